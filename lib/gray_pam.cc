@@ -1,0 +1,184 @@
+/* -*- c++ -*- */
+/*
+ * Copyright 2026 gr-semcom authors.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include <gnuradio/semcom/gray_pam.h>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+namespace gr {
+namespace semcom {
+
+namespace {
+// exp() of anything below this is below the smallest normal float.
+constexpr float min_log_posterior = -87.0f;
+
+/*
+ * In-place exp(x) for x in [min_log_posterior, 0], written to auto-vectorise:
+ * exp(x) = 2^n * 2^f with n = round(x log2 e) and |f| <= 1/2, 2^f by its degree-6 Taylor
+ * polynomial (relative error below 2e-7). VOLK 2.5's volk_32f_exp_32f has no kernel
+ * named "generic", so it cannot run under VOLK_GENERIC=1, which GNU Radio's QA sets.
+ */
+void exp_nonpositive(float* x, size_t n)
+{
+    constexpr float log2e = 1.44269504088896341f;
+    constexpr float c1 = 0.693147180559945f, c2 = 0.240226506959101f,
+                    c3 = 0.0555041086648216f, c4 = 0.00961812910762848f,
+                    c5 = 0.00133335581464284f, c6 = 0.000154035303933816f;
+    for (size_t i = 0; i < n; i++) {
+        const float t = x[i] * log2e;
+        const int32_t k = int32_t(t - 0.5f); // round(t) for t <= 0
+        const float f = t - float(k);
+        const float p = 1.0f + f * (c1 + f * (c2 + f * (c3 + f * (c4 + f * (c5 + f * c6)))));
+        const int32_t bits = (k + 127) << 23;
+        float scale;
+        std::memcpy(&scale, &bits, sizeof(scale));
+        x[i] = p * scale;
+    }
+}
+} // namespace
+
+gray_pam::gray_pam(unsigned int order) : d_order(order), d_bits(0)
+{
+    if (order != 2 && order != 4 && order != 8 && order != 16) {
+        throw std::invalid_argument("gray_pam: order (indices per axis) must be 2, 4, 8 "
+                                    "or 16, got " +
+                                    std::to_string(order));
+    }
+    while ((1u << d_bits) < order)
+        d_bits++;
+
+    // Square N^2-QAM on the grid 2p-(N-1): mean energy per symbol 2(N^2-1)/3.
+    const double mean_energy = 2.0 * (double(order) * order - 1.0) / 3.0;
+    d_scale = float(1.0 / std::sqrt(mean_energy));
+    d_grid_scale = float(std::sqrt(mean_energy));
+
+    d_pos_amp.resize(order);
+    d_label_amp.resize(order);
+    d_pos_label.resize(order);
+    for (unsigned int p = 0; p < order; p++) {
+        const float a = float((2.0 * p - (order - 1.0)) / std::sqrt(mean_energy));
+        d_pos_amp[p] = a;
+        d_pos_label[p] = uint8_t(gray(p));
+        d_label_amp[gray(p)] = a;
+    }
+
+    d_pair_table.resize(order * order);
+    for (unsigned int first = 0; first < order; first++)
+        for (unsigned int second = 0; second < order; second++)
+            d_pair_table[(first << d_bits) | second] =
+                gr_complex(d_label_amp[first], d_label_amp[second]);
+}
+
+float gray_pam::amplitude(unsigned int label) const
+{
+    if (label >= d_order) {
+        throw std::out_of_range("gray_pam: index " + std::to_string(label) +
+                                " is out of range 0.." + std::to_string(d_order - 1));
+    }
+    return d_label_amp[label];
+}
+
+size_t gray_pam::map(const uint8_t* indices, gr_complex* symbols, size_t nsymbols) const
+{
+    const size_t nindices = 2 * nsymbols;
+    // N is a power of two: any index >= N has a bit at or above d_bits.
+    uint8_t any_bits = 0;
+    for (size_t i = 0; i < nindices; i++)
+        any_bits |= indices[i];
+
+    size_t nvalid = nsymbols;
+    if (any_bits >> d_bits) {
+        size_t first_bad = 0;
+        while (indices[first_bad] < d_order)
+            first_bad++;
+        nvalid = first_bad / 2;
+    }
+
+    const unsigned int bits = d_bits;
+    const gr_complex* table = d_pair_table.data();
+    for (size_t s = 0; s < nvalid; s++)
+        symbols[s] = table[(unsigned(indices[2 * s]) << bits) | indices[2 * s + 1]];
+    return nvalid;
+}
+
+std::string gray_pam::describe_bad_pair(const uint8_t* pair, uint64_t index_offset) const
+{
+    const unsigned int which = pair[0] >= d_order ? 0 : 1;
+    std::ostringstream msg;
+    msg << "index " << unsigned(pair[which]) << " at stream position "
+        << index_offset + which << " is out of range 0.." << d_order - 1 << " for "
+        << d_order << " indices per axis (" << d_order * d_order << "-QAM)";
+    return msg.str();
+}
+
+void gray_pam::hard_demap(const gr_complex* symbols, uint8_t* indices, size_t nsymbols) const
+{
+    // Position p sits at grid value 2p-(N-1); t = p + 0.5 before clamping, so truncation
+    // rounds to the nearest position. NaN compares false and lands on position 0.
+    const float* axis = reinterpret_cast<const float*>(symbols);
+    const size_t naxis = 2 * nsymbols;
+    const float gain = 0.5f * d_grid_scale;
+    const float offset = 0.5f * float(d_order - 1) + 0.5f;
+    const float lo = 0.5f;
+    const float hi = float(d_order) - 0.5f;
+    for (size_t i = 0; i < naxis; i++) {
+        float t = axis[i] * gain + offset;
+        t = t > lo ? t : lo;
+        t = t < hi ? t : hi;
+        const int p = int(t);
+        indices[i] = uint8_t(p ^ (p >> 1));
+    }
+}
+
+void gray_pam::soft_demap(const gr_complex* symbols,
+                          float* posteriors,
+                          size_t nsymbols,
+                          float noise_var) const
+{
+    if (!(noise_var > 0.0f) || !std::isfinite(noise_var)) {
+        throw std::invalid_argument("gray_pam: noise variance N0 must be a positive finite "
+                                    "number, got " +
+                                    std::to_string(noise_var));
+    }
+    const float* axis = reinterpret_cast<const float*>(symbols);
+    const size_t naxis = 2 * nsymbols;
+    const unsigned int n = d_order;
+    const float inv_n0 = 1.0f / noise_var;
+    const float* amp = d_pos_amp.data();
+    const uint8_t* label = d_pos_label.data();
+
+    // Log-posteriors relative to the nearest point (<= 0, so exp never overflows),
+    // written straight into the output and exponentiated in place.
+    for (size_t i = 0; i < naxis; i++) {
+        const float x = axis[i];
+        float dmin = (x - amp[0]) * (x - amp[0]);
+        for (unsigned int p = 1; p < n; p++) {
+            const float d = (x - amp[p]) * (x - amp[p]);
+            dmin = d < dmin ? d : dmin;
+        }
+        float* out = posteriors + i * n;
+        for (unsigned int p = 0; p < n; p++) {
+            const float d = (x - amp[p]) * (x - amp[p]);
+            const float l = (dmin - d) * inv_n0;
+            out[label[p]] = l > min_log_posterior ? l : min_log_posterior;
+        }
+    }
+    exp_nonpositive(posteriors, naxis * n);
+    for (size_t i = 0; i < naxis; i++) {
+        float* out = posteriors + i * n;
+        float sum = 0.0f;
+        for (unsigned int k = 0; k < n; k++)
+            sum += out[k];
+        const float inv = 1.0f / sum;
+        for (unsigned int k = 0; k < n; k++)
+            out[k] *= inv;
+    }
+}
+
+} // namespace semcom
+} // namespace gr
