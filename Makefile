@@ -63,7 +63,7 @@ demo: build
 	$(PY) examples/loopback_awgn.py
 
 bench-phy: build
-	$(PY) examples/bench_phy.py
+	$(PY) benchmarks/bench_phy.py
 
 clean:
 	rm -rf $(BUILD)

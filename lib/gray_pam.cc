@@ -59,19 +59,12 @@ gray_pam::gray_pam(unsigned int order) : d_order(order), d_bits(0)
 
     d_pos_amp.resize(order);
     d_label_amp.resize(order);
-    d_pos_label.resize(order);
     for (unsigned int p = 0; p < order; p++) {
         const float a = float((2.0 * p - (order - 1.0)) / std::sqrt(mean_energy));
         d_pos_amp[p] = a;
-        d_pos_label[p] = uint8_t(gray(p));
         d_label_amp[gray(p)] = a;
     }
 
-    d_pair_table.resize(order * order);
-    for (unsigned int first = 0; first < order; first++)
-        for (unsigned int second = 0; second < order; second++)
-            d_pair_table[(first << d_bits) | second] =
-                gr_complex(d_label_amp[first], d_label_amp[second]);
 }
 
 float gray_pam::amplitude(unsigned int label) const
@@ -85,25 +78,33 @@ float gray_pam::amplitude(unsigned int label) const
 
 size_t gray_pam::map(const uint8_t* indices, gr_complex* symbols, size_t nsymbols) const
 {
+    // Index i of the stream lands on float i of the interleaved I/Q output, so mapping
+    // is element-wise: label -> PAM position (inverse Gray code, by xor-shifts) ->
+    // amplitude. Written without table look-ups so that it vectorises. Masking keeps
+    // every value in range whatever the input; the OR of all indices then tells whether
+    // any had a bit at or above log2(N) (N is a power of two), and only then is the
+    // valid prefix located.
     const size_t nindices = 2 * nsymbols;
-    // N is a power of two: any index >= N has a bit at or above d_bits.
-    uint8_t any_bits = 0;
-    for (size_t i = 0; i < nindices; i++)
-        any_bits |= indices[i];
-
-    size_t nvalid = nsymbols;
-    if (any_bits >> d_bits) {
-        size_t first_bad = 0;
-        while (indices[first_bad] < d_order)
-            first_bad++;
-        nvalid = first_bad / 2;
+    float* out = reinterpret_cast<float*>(symbols);
+    const int32_t mask = int32_t(d_order - 1);
+    const int32_t centre = int32_t(d_order - 1);
+    const float scale = d_scale;
+    uint32_t any_bits = 0;
+    for (size_t i = 0; i < nindices; i++) {
+        const uint32_t label = indices[i];
+        any_bits |= label;
+        int32_t p = int32_t(label) & mask;
+        p ^= p >> 1;
+        p ^= p >> 2; // N <= 16: four bits need two xor-shift steps
+        out[i] = float(2 * p - centre) * scale;
     }
+    if ((any_bits >> d_bits) == 0)
+        return nsymbols;
 
-    const unsigned int bits = d_bits;
-    const gr_complex* table = d_pair_table.data();
-    for (size_t s = 0; s < nvalid; s++)
-        symbols[s] = table[(unsigned(indices[2 * s]) << bits) | indices[2 * s + 1]];
-    return nvalid;
+    size_t first_bad = 0;
+    while (indices[first_bad] < d_order)
+        first_bad++;
+    return first_bad / 2;
 }
 
 std::string gray_pam::describe_bad_pair(const uint8_t* pair, uint64_t index_offset) const
@@ -135,6 +136,49 @@ void gray_pam::hard_demap(const gr_complex* symbols, uint8_t* indices, size_t ns
     }
 }
 
+namespace {
+/*
+ * Log-posteriors of N labels per axis value, relative to the nearest point (<= 0, so exp
+ * never overflows), exponentiated and normalised. N is a template parameter so that the
+ * per-point loops unroll and the Gray scatter becomes fixed offsets.
+ */
+template <unsigned int N>
+void soft_demap_fixed(const float* axis,
+                      float* posteriors,
+                      size_t naxis,
+                      float inv_n0,
+                      const float* amplitudes)
+{
+    float amp[N];
+    for (unsigned int p = 0; p < N; p++)
+        amp[p] = amplitudes[p];
+    for (size_t i = 0; i < naxis; i++) {
+        const float x = axis[i];
+        float d[N];
+        float dmin = (x - amp[0]) * (x - amp[0]);
+        for (unsigned int p = 0; p < N; p++) {
+            d[p] = (x - amp[p]) * (x - amp[p]);
+            dmin = d[p] < dmin ? d[p] : dmin;
+        }
+        float* out = posteriors + i * N;
+        for (unsigned int p = 0; p < N; p++) {
+            const float l = (dmin - d[p]) * inv_n0;
+            out[p ^ (p >> 1)] = l > min_log_posterior ? l : min_log_posterior;
+        }
+    }
+    exp_nonpositive(posteriors, naxis * N);
+    for (size_t i = 0; i < naxis; i++) {
+        float* out = posteriors + i * N;
+        float sum = 0.0f;
+        for (unsigned int k = 0; k < N; k++)
+            sum += out[k];
+        const float inv = 1.0f / sum;
+        for (unsigned int k = 0; k < N; k++)
+            out[k] *= inv;
+    }
+}
+} // namespace
+
 void gray_pam::soft_demap(const gr_complex* symbols,
                           float* posteriors,
                           size_t nsymbols,
@@ -147,36 +191,17 @@ void gray_pam::soft_demap(const gr_complex* symbols,
     }
     const float* axis = reinterpret_cast<const float*>(symbols);
     const size_t naxis = 2 * nsymbols;
-    const unsigned int n = d_order;
     const float inv_n0 = 1.0f / noise_var;
     const float* amp = d_pos_amp.data();
-    const uint8_t* label = d_pos_label.data();
-
-    // Log-posteriors relative to the nearest point (<= 0, so exp never overflows),
-    // written straight into the output and exponentiated in place.
-    for (size_t i = 0; i < naxis; i++) {
-        const float x = axis[i];
-        float dmin = (x - amp[0]) * (x - amp[0]);
-        for (unsigned int p = 1; p < n; p++) {
-            const float d = (x - amp[p]) * (x - amp[p]);
-            dmin = d < dmin ? d : dmin;
-        }
-        float* out = posteriors + i * n;
-        for (unsigned int p = 0; p < n; p++) {
-            const float d = (x - amp[p]) * (x - amp[p]);
-            const float l = (dmin - d) * inv_n0;
-            out[label[p]] = l > min_log_posterior ? l : min_log_posterior;
-        }
-    }
-    exp_nonpositive(posteriors, naxis * n);
-    for (size_t i = 0; i < naxis; i++) {
-        float* out = posteriors + i * n;
-        float sum = 0.0f;
-        for (unsigned int k = 0; k < n; k++)
-            sum += out[k];
-        const float inv = 1.0f / sum;
-        for (unsigned int k = 0; k < n; k++)
-            out[k] *= inv;
+    switch (d_order) {
+    case 2:
+        return soft_demap_fixed<2>(axis, posteriors, naxis, inv_n0, amp);
+    case 4:
+        return soft_demap_fixed<4>(axis, posteriors, naxis, inv_n0, amp);
+    case 8:
+        return soft_demap_fixed<8>(axis, posteriors, naxis, inv_n0, amp);
+    default:
+        return soft_demap_fixed<16>(axis, posteriors, naxis, inv_n0, amp);
     }
 }
 

@@ -78,8 +78,6 @@ private:
     float d_grid_scale; // 1 / d_scale
     std::vector<float> d_pos_amp;
     std::vector<float> d_label_amp;
-    std::vector<gr_complex> d_pair_table; // (first << bits | second) -> symbol
-    std::vector<uint8_t> d_pos_label;     // position -> label
 };
 
 } // namespace semcom
