@@ -60,7 +60,8 @@ gray_pam::gray_pam(unsigned int order) : d_order(order), d_bits(0)
     d_pos_amp.resize(order);
     d_label_amp.resize(order);
     for (unsigned int p = 0; p < order; p++) {
-        const float a = float((2.0 * p - (order - 1.0)) / std::sqrt(mean_energy));
+        // The same float product as map() computes, so tables and symbols agree exactly.
+        const float a = float(2 * int(p) - int(order - 1)) * d_scale;
         d_pos_amp[p] = a;
         d_label_amp[gray(p)] = a;
     }

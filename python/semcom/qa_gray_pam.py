@@ -5,10 +5,16 @@
 #
 """The Gray N-PAM kernel against tables written out here, independent of its formula."""
 
+import json
+import os
+
 import numpy as np
 from gnuradio import gr_unittest
 
 from gnuradio import semcom
+
+SOURCE_DIR = os.environ.get(
+    "SEMCOM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 # Gray label carried by PAM position 0, 1, ..., N-1 (lowest amplitude first), written out.
 GRAY_LABEL_BY_POSITION = {
@@ -62,6 +68,31 @@ class qa_gray_pam(gr_unittest.TestCase):
             grid = np.array(np.meshgrid(range(order), range(order))).reshape(2, -1).T
             symbols = pam.map(grid.astype(np.uint8).ravel())
             self.assertAlmostEqual(float(np.mean(np.abs(symbols) ** 2)), 1.0, places=6)
+
+    def test_bit_identical_to_codec_package_channel(self):
+        """Training simulates the channel in torch; it must be this mapping exactly."""
+        from semcom_codec import constellation
+
+        rng = np.random.default_rng(8)
+        for order in (2, 4, 8, 16):
+            indices = rng.integers(0, order, 4096).astype(np.uint8)
+            ours = semcom.gray_pam(order).map(indices)
+            theirs = constellation.map_indices(indices, order).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"N={order}")
+            noisy = (ours + 0.3 * rng.standard_normal(ours.shape)).astype(np.complex64)
+            np.testing.assert_array_equal(semcom.gray_pam(order).hard_demap(noisy),
+                                          constellation.hard_demap(noisy, order).numpy())
+
+    def test_shared_test_vectors(self):
+        """The vectors that the codec package's tests also check (codec/tests/data)."""
+        path = os.path.join(SOURCE_DIR, "codec", "tests", "data", "gray_qam_vectors.json")
+        with open(path) as f:
+            vectors = json.load(f)
+        self.assertEqual(sorted(vectors, key=int), ["2", "4", "8", "16"])
+        for order, case in vectors.items():
+            got = semcom.gray_pam(int(order)).map(np.array(case["indices"], np.uint8).ravel())
+            want = np.array([complex(re, im) for re, im in case["symbols"]])
+            np.testing.assert_allclose(got, want, atol=1e-6, err_msg=f"N={order}")
 
     def test_bad_index_names_value_and_position(self):
         pam = semcom.gray_pam(8)

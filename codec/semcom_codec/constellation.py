@@ -1,0 +1,167 @@
+"""Gray-mapped square QAM carrying two codebook indices per symbol (DESIGN section 2).
+
+Each axis is an N-PAM: position p (0..N-1) has amplitude (2p-(N-1)) / sqrt(2(N^2-1)/3), so
+the N^2-QAM has unit average symbol energy, and carries the index whose label is
+gray(p) = p ^ (p >> 1). The first index of a pair rides on I, the second on Q.
+
+This is the torch twin of the C++ ``gr::semcom::gray_pam`` kernel: the training channel and
+the radio blocks must produce and slice exactly the same points, so hard demapping uses
+the same float32 arithmetic (clamped slicing, NaN to position 0).
+"""
+
+import math
+
+import numpy as np
+import torch
+
+ORDERS = (2, 4, 8, 16)
+
+
+def _check_order(order):
+    if order not in ORDERS:
+        raise ValueError(f"order (indices per axis) must be one of {ORDERS}, got {order!r}")
+    return int(order)
+
+
+def gray(p):
+    """Gray label carried by PAM position ``p`` (int or integer tensor)."""
+    return p ^ (p >> 1)
+
+
+def _mean_energy(order):
+    # Mean energy of the integer grid 2p-(N-1) over the square N^2-QAM.
+    return 2.0 * (order * order - 1.0) / 3.0
+
+
+def position_amplitudes(order=8, dtype=torch.float32):
+    """Unit-energy amplitudes of PAM positions 0..N-1, ascending."""
+    order = _check_order(order)
+    grid = (2 * torch.arange(order) - (order - 1)).to(dtype)
+    # The grid value times 1/sqrt(E) rounded to ``dtype``: in float32 this is the product the
+    # C++ mapper computes, so both give bit-identical symbols.
+    return grid * torch.tensor(1.0 / math.sqrt(_mean_energy(order)), dtype=dtype)
+
+
+def position_labels(order=8):
+    """Index label carried by each PAM position: gray(p) for p = 0..N-1."""
+    order = _check_order(order)
+    return gray(torch.arange(order, dtype=torch.long))
+
+
+def label_amplitudes(order=8, dtype=torch.float32):
+    """Amplitude of each index label k = 0..N-1 (the mapper's lookup table)."""
+    pos_amp = position_amplitudes(order, dtype)
+    out = torch.empty_like(pos_amp)
+    out[position_labels(order)] = pos_amp
+    return out
+
+
+def esn0_db_to_noise_var(db):
+    """N0 for unit-energy symbols at Es/N0 = ``db`` dB (float or tensor)."""
+    if isinstance(db, torch.Tensor):
+        return torch.pow(10.0, -db / 10.0)
+    return 10.0 ** (-float(db) / 10.0)
+
+
+def _as_tensor(x):
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x))
+    return torch.as_tensor(x)
+
+
+def map_indices(indices, order=8):
+    """Map index pairs [..., 2K] (first on I, second on Q) to complex64 symbols [..., K]."""
+    order = _check_order(order)
+    idx = _as_tensor(indices)
+    if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
+        raise TypeError(f"indices must be an integer tensor, got {idx.dtype}")
+    if idx.ndim == 0 or idx.shape[-1] % 2:
+        raise ValueError(
+            f"the last dimension holds index pairs and must be even, got shape {tuple(idx.shape)}"
+        )
+    idx = idx.long()
+    bad = (idx < 0) | (idx >= order)
+    if bool(bad.any()):
+        pos = int(torch.nonzero(bad.reshape(-1))[0])
+        value = int(idx.reshape(-1)[pos])
+        raise ValueError(
+            f"index {value} at position {pos} is out of range 0..{order - 1} "
+            f"for {order} indices per axis ({order * order}-QAM)"
+        )
+    amp = label_amplitudes(order).to(idx.device)
+    return torch.complex(amp[idx[..., 0::2]], amp[idx[..., 1::2]])
+
+
+def _axes(symbols):
+    """Complex [..., K] -> real [..., 2K] as I0, Q0, I1, Q1, ..."""
+    sym = _as_tensor(symbols)
+    if not sym.is_complex():
+        raise TypeError(f"symbols must be complex, got {sym.dtype}")
+    real = torch.view_as_real(sym)
+    return real.reshape(*real.shape[:-2], 2 * real.shape[-2])
+
+
+def hard_demap(symbols, order=8):
+    """Nearest index per axis: complex [..., K] -> uint8 [..., 2K].
+
+    Slices t = x * sqrt(E)/2 + N/2 into [0.5, N-0.5] and truncates, exactly as the C++
+    demapper does in float32; NaN fails both comparisons and lands on position 0.
+    """
+    order = _check_order(order)
+    axis = _axes(symbols)
+    dt = axis.dtype
+    grid_scale = torch.tensor(math.sqrt(_mean_energy(order)), dtype=torch.float32).to(dt)
+    gain = grid_scale * 0.5
+    offset = 0.5 * (order - 1) + 0.5
+    t = axis * gain + offset
+    lo = torch.tensor(0.5, dtype=dt, device=axis.device)
+    hi = torch.tensor(order - 0.5, dtype=dt, device=axis.device)
+    t = torch.where(t > lo, t, lo)
+    t = torch.where(t < hi, t, hi)
+    p = t.long()
+    return gray(p).to(torch.uint8)
+
+
+def soft_demap(symbols, noise_var, order=8):
+    """Per-axis posteriors p(k|y) over index labels: complex [..., K] -> float [..., 2K, N].
+
+    p(k|y) is proportional to exp(-(y - a_k)^2 / N0) with N0 the complex noise variance
+    per symbol (N0/2 per axis). ``noise_var`` is a float or a tensor broadcastable to the
+    symbol shape [..., K] (per-symbol N0 after fading equalisation). The softmax runs in
+    float64 so that posteriors stay exact from -20 dB (N0 = 100) to +60 dB (N0 = 1e-6).
+    """
+    order = _check_order(order)
+    axis = _axes(symbols)
+    out_dtype = axis.dtype
+    n0 = torch.as_tensor(noise_var, dtype=torch.float64, device=axis.device)
+    if not bool(torch.all(torch.isfinite(n0) & (n0 > 0))):
+        raise ValueError(f"noise variance N0 must be positive and finite, got {noise_var!r}")
+    if n0.ndim > 0:
+        # Per-symbol N0 [..., K] -> per-axis [..., 2K].
+        n0 = torch.broadcast_to(n0, axis.shape[:-1] + (axis.shape[-1] // 2,))
+        n0 = n0.repeat_interleave(2, dim=-1)
+    n0 = n0.unsqueeze(-1) if n0.ndim > 0 else n0
+    amp = label_amplitudes(order, torch.float64).to(axis.device)
+    y = axis.to(torch.float64).unsqueeze(-1)
+    loglik = -((y - amp) ** 2) / n0
+    return torch.softmax(loglik, dim=-1).to(out_dtype)
+
+
+class GrayQAM:
+    """The mapping for one order, so callers need not pass ``order`` everywhere."""
+
+    def __init__(self, order=8):
+        self.order = _check_order(order)
+        self.bits_per_index = int(math.log2(self.order))
+
+    def map(self, indices):
+        return map_indices(indices, self.order)
+
+    def hard_demap(self, symbols):
+        return hard_demap(symbols, self.order)
+
+    def soft_demap(self, symbols, noise_var):
+        return soft_demap(symbols, noise_var, self.order)
+
+    def __repr__(self):
+        return f"GrayQAM(order={self.order})"

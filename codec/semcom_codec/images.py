@@ -1,0 +1,94 @@
+"""Image files in and out of the codec: any PNG/JPEG mode to RGB floats, padding, metrics.
+
+Kept apart from the models so that every entry point (examples, GNU Radio blocks, the
+evaluation CLI) reads and writes images the same way.
+"""
+
+import os
+
+import numpy as np
+from PIL import Image
+
+DEFAULT_IMAGE_NAME = "grace_hopper.jpg"
+
+
+def default_image_path():
+    """A photo that ships inside matplotlib (no download): the demos' default input."""
+    try:
+        from matplotlib import cbook
+    except ImportError as err:
+        raise FileNotFoundError(
+            "no default image: matplotlib is not installed; pass an image path") from err
+    return str(cbook.get_sample_data(DEFAULT_IMAGE_NAME, asfileobj=False))
+
+
+def load_image(path):
+    """RGB float32 array [H, W, 3] in 0..1 from any image file Pillow reads.
+
+    Grayscale is replicated to three channels, alpha is composited on white, 16-bit
+    images keep their full precision. Raises FileNotFoundError / ValueError naming the
+    file when it is missing or not an image.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"image file not found: {path}")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return _to_rgb_float(img)
+    except (OSError, SyntaxError) as err:  # Pillow's errors for unreadable data
+        raise ValueError(f"{path} is not a readable image: {err}") from err
+
+
+def _to_rgb_float(img):
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float32)
+        peak = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        gray = np.clip(arr / peak, 0.0, 1.0)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3:4]
+        return rgba[..., :3] * alpha + (1.0 - alpha)
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def pad_to_multiple(image, multiple=8):
+    """Reflect-pad [H, W, C] so both sides are multiples of ``multiple``; returns (padded, (H, W))."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return image, (h, w)
+    mode = "reflect" if h > ph and w > pw else "edge"  # reflect needs a side longer than its pad
+    return np.pad(image, ((0, ph), (0, pw), (0, 0)), mode=mode), (h, w)
+
+
+def to_uint8(image):
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_png(image, path):
+    """Writes an RGB float image [H, W, 3] in 0..1 as 8-bit PNG, creating the folder."""
+    folder = os.path.dirname(os.fspath(path))
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    Image.fromarray(to_uint8(image)).save(path, format="PNG")
+
+
+def side_by_side(left, right, gap=8):
+    """Two images next to each other on white, for sent | received views."""
+    h = max(left.shape[0], right.shape[0])
+    canvas = np.ones((h, left.shape[1] + gap + right.shape[1], 3), dtype=np.float32)
+    canvas[:left.shape[0], :left.shape[1]] = left
+    canvas[:right.shape[0], left.shape[1] + gap:] = right
+    return canvas
+
+
+def psnr(reference, test):
+    """PSNR in dB of 8-bit-quantised images given as floats in 0..1."""
+    a = to_uint8(reference).astype(np.float64)
+    b = to_uint8(test).astype(np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    mse = np.mean((a - b) ** 2)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(255.0 ** 2 / mse))
