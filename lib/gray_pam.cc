@@ -14,6 +14,15 @@ namespace gr {
 namespace semcom {
 
 namespace {
+// The element-wise loops below are compiled twice, for AVX2 and for baseline x86-64,
+// and the loader picks one by CPU (GCC function multi-versioning). AVX2 alone, not FMA:
+// both versions then round every operation identically.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SEMCOM_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SEMCOM_VECTOR_CLONES
+#endif
+
 // exp() of anything below this is below the smallest normal float.
 constexpr float min_log_posterior = -87.0f;
 
@@ -23,7 +32,7 @@ constexpr float min_log_posterior = -87.0f;
  * polynomial (relative error below 2e-7). VOLK 2.5's volk_32f_exp_32f has no kernel
  * named "generic", so it cannot run under VOLK_GENERIC=1, which GNU Radio's QA sets.
  */
-void exp_nonpositive(float* x, size_t n)
+SEMCOM_VECTOR_CLONES void exp_nonpositive(float* x, size_t n)
 {
     constexpr float log2e = 1.44269504088896341f;
     constexpr float c1 = 0.693147180559945f, c2 = 0.240226506959101f,
@@ -77,21 +86,21 @@ float gray_pam::amplitude(unsigned int label) const
     return d_label_amp[label];
 }
 
-size_t gray_pam::map(const uint8_t* indices, gr_complex* symbols, size_t nsymbols) const
+namespace {
+/*
+ * Index i of the stream lands on float i of the interleaved I/Q output, so mapping is
+ * element-wise: label -> PAM position (inverse Gray code, by xor-shifts) -> amplitude,
+ * without table look-ups so that it vectorises. Masking keeps every value in range
+ * whatever the input; the returned OR of all indices tells the caller whether any had a
+ * bit at or above log2(N).
+ */
+SEMCOM_VECTOR_CLONES uint32_t
+map_axes(const uint8_t* indices, float* out, size_t n, int32_t order, float scale)
 {
-    // Index i of the stream lands on float i of the interleaved I/Q output, so mapping
-    // is element-wise: label -> PAM position (inverse Gray code, by xor-shifts) ->
-    // amplitude. Written without table look-ups so that it vectorises. Masking keeps
-    // every value in range whatever the input; the OR of all indices then tells whether
-    // any had a bit at or above log2(N) (N is a power of two), and only then is the
-    // valid prefix located.
-    const size_t nindices = 2 * nsymbols;
-    float* out = reinterpret_cast<float*>(symbols);
-    const int32_t mask = int32_t(d_order - 1);
-    const int32_t centre = int32_t(d_order - 1);
-    const float scale = d_scale;
+    const int32_t mask = order - 1;
+    const int32_t centre = order - 1;
     uint32_t any_bits = 0;
-    for (size_t i = 0; i < nindices; i++) {
+    for (size_t i = 0; i < n; i++) {
         const uint32_t label = indices[i];
         any_bits |= label;
         int32_t p = int32_t(label) & mask;
@@ -99,7 +108,35 @@ size_t gray_pam::map(const uint8_t* indices, gr_complex* symbols, size_t nsymbol
         p ^= p >> 2; // N <= 16: four bits need two xor-shift steps
         out[i] = float(2 * p - centre) * scale;
     }
-    if ((any_bits >> d_bits) == 0)
+    return any_bits;
+}
+
+/*
+ * Position p sits at grid value 2p-(N-1); t = p + 0.5 before clamping, so truncation
+ * rounds to the nearest position. NaN compares false and lands on position 0.
+ */
+SEMCOM_VECTOR_CLONES void
+slice_axes(const float* axis, uint8_t* indices, size_t n, int32_t order, float grid_scale)
+{
+    const float gain = 0.5f * grid_scale;
+    const float offset = 0.5f * float(order - 1) + 0.5f;
+    const float lo = 0.5f;
+    const float hi = float(order) - 0.5f;
+    for (size_t i = 0; i < n; i++) {
+        float t = axis[i] * gain + offset;
+        t = t > lo ? t : lo;
+        t = t < hi ? t : hi;
+        const int p = int(t);
+        indices[i] = uint8_t(p ^ (p >> 1));
+    }
+}
+} // namespace
+
+size_t gray_pam::map(const uint8_t* indices, gr_complex* symbols, size_t nsymbols) const
+{
+    const uint32_t any_bits = map_axes(
+        indices, reinterpret_cast<float*>(symbols), 2 * nsymbols, int32_t(d_order), d_scale);
+    if ((any_bits >> d_bits) == 0) // N is a power of two
         return nsymbols;
 
     size_t first_bad = 0;
@@ -120,21 +157,11 @@ std::string gray_pam::describe_bad_pair(const uint8_t* pair, uint64_t index_offs
 
 void gray_pam::hard_demap(const gr_complex* symbols, uint8_t* indices, size_t nsymbols) const
 {
-    // Position p sits at grid value 2p-(N-1); t = p + 0.5 before clamping, so truncation
-    // rounds to the nearest position. NaN compares false and lands on position 0.
-    const float* axis = reinterpret_cast<const float*>(symbols);
-    const size_t naxis = 2 * nsymbols;
-    const float gain = 0.5f * d_grid_scale;
-    const float offset = 0.5f * float(d_order - 1) + 0.5f;
-    const float lo = 0.5f;
-    const float hi = float(d_order) - 0.5f;
-    for (size_t i = 0; i < naxis; i++) {
-        float t = axis[i] * gain + offset;
-        t = t > lo ? t : lo;
-        t = t < hi ? t : hi;
-        const int p = int(t);
-        indices[i] = uint8_t(p ^ (p >> 1));
-    }
+    slice_axes(reinterpret_cast<const float*>(symbols),
+               indices,
+               2 * nsymbols,
+               int32_t(d_order),
+               d_grid_scale);
 }
 
 namespace {
@@ -144,7 +171,7 @@ namespace {
  * per-point loops unroll and the Gray scatter becomes fixed offsets.
  */
 template <unsigned int N>
-void soft_demap_fixed(const float* axis,
+SEMCOM_VECTOR_CLONES void soft_demap_fixed(const float* axis,
                       float* posteriors,
                       size_t naxis,
                       float inv_n0,
