@@ -39,7 +39,11 @@ $(STAMPS)/venv: requirements.txt codec/pyproject.toml | debs
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e codec
 	mkdir -p $(STAMPS) && touch $@
 
-venv: debs $(STAMPS)/venv
+$(STAMPS)/lpips: $(STAMPS)/venv
+	$(PY) -c "from semcom_codec import weights; weights.lpips_state_dict_path()"
+	touch $@
+
+venv: debs $(STAMPS)/venv $(STAMPS)/lpips
 
 $(BUILD)/CMakeCache.txt: | venv
 	cmake -S $(ROOT) -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \

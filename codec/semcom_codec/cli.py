@@ -1,4 +1,4 @@
-"""``semcom`` command line: one subcommand per task (train and eval come later)."""
+"""``semcom`` command line: one subcommand per task."""
 
 import argparse
 import sys
@@ -20,6 +20,43 @@ def _cmd_version(args):
     return 0
 
 
+def _cmd_train(args):
+    from . import train
+
+    if args.stage == "stage1":
+        train.train_stage1(args)
+    else:
+        train.train_stage2(args)
+    return 0
+
+
+def _add_train_parser(sub):
+    p = sub.add_parser("train", help="train stage 1 (autoencoder + MOC-RVQ) or stage 2 (NRB)")
+    p.add_argument("stage", choices=["stage1", "stage2"])
+    p.add_argument("--config", default="small", help="model configuration (small, large)")
+    p.add_argument("--data", default="../shared/data/train256", help="training image folder")
+    p.add_argument("--val", default="../shared/data/val_cid22",
+                   help="validation image folder ('' for none)")
+    p.add_argument("--val-images", type=int, default=8, help="validation images used")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, weights")
+    p.add_argument("--init", help="stage 2: the stage-1 codec weights to start from")
+    p.add_argument("--steps", type=int, default=10000)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--lpips-weight", type=float, default=0.3)
+    p.add_argument("--commitment", type=float, default=0.25)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--val-every", type=int, default=1000)
+    p.add_argument("--checkpoint-every", type=int, default=250)
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.set_defaults(func=_cmd_train)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="semcom",
@@ -28,6 +65,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("version", help="print the codec package version")
     p.set_defaults(func=_cmd_version)
+    _add_train_parser(sub)
     return parser
 
 

@@ -1,0 +1,147 @@
+"""The MOC-RVQ codec as the radio blocks use it: images in, uint8 indices out, and back.
+
+Indices are uint8 [B, L, P, h, w] (level, head, row, column), the level-major order in
+which they go on the air. The receiver side takes hard indices or per-index posteriors
+[B, L, P, h, w, N], optionally refines the latent with the noise-reduction block (NRB)
+and requantizes it, then decodes.
+"""
+
+import hashlib
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .autoencoder import Decoder, Encoder
+from .config import CodecConfig
+from .quantizer import MOCRVQ
+
+FACTOR = 8  # f: pixels per latent position along each side
+
+
+def pad_to_factor(images):
+    """Reflect-pads [B, 3, H, W] to multiples of 8; returns (padded, (H, W))."""
+    h, w = images.shape[-2:]
+    ph, pw = (-h) % FACTOR, (-w) % FACTOR
+    if ph or pw:
+        mode = "reflect" if h > ph and w > pw else "replicate"
+        images = F.pad(images, (0, pw, 0, ph), mode=mode)
+    return images, (h, w)
+
+
+class SemanticCodec(nn.Module):
+    """Encoder E, MOC-RVQ quantizer, optional NRB and decoder G of one configuration."""
+
+    def __init__(self, cfg: CodecConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.quantizer = MOCRVQ(cfg.n_q, heads=cfg.heads, entries=cfg.entries,
+                                levels=cfg.levels, ema=True)
+        self.decoder = Decoder(cfg)
+        self.nrb = None  # attached by stage 2 (semcom_codec.nrb)
+
+    @property
+    def device(self):
+        return next(self.parameters()).device
+
+    # -- transmitter -------------------------------------------------------------------
+
+    @torch.no_grad()
+    def encode(self, images, levels=None):
+        """Images [B, 3, H, W] in 0..1 (any H, W) -> indices uint8 [B, L, P, h, w]."""
+        images = self._check_images(images)
+        padded, _ = pad_to_factor(images.to(self.device, torch.float32))
+        z = self.encoder(padded)
+        indices, _ = self.quantizer.quantize(z, levels or self.cfg.levels)
+        return indices
+
+    # -- receiver ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def received_latent(self, received, noise_reduction=True, requantize=True):
+        """z for the decoder from hard indices [B, L, P, h, w] or posteriors [..., N]."""
+        if received.ndim == 6:
+            z = self.quantizer.dequantize_soft(received.to(self.device))
+        else:
+            z = self.quantizer.dequantize(received.to(self.device))
+        levels = received.shape[1]
+        if noise_reduction and self.nrb is not None:
+            z = self.nrb(z, levels)
+            if requantize:
+                _, z = self.quantizer.quantize(z, levels)
+        return z
+
+    @torch.no_grad()
+    def decode(self, received, size=None, noise_reduction=True, requantize=True):
+        """Hard indices or posteriors -> images [B, 3, H, W] in 0..1, cropped to ``size``."""
+        z = self.received_latent(received, noise_reduction, requantize)
+        images = self.decoder(z).clamp(0.0, 1.0)
+        if size is not None:
+            images = images[..., :size[0], :size[1]]
+        return images
+
+    # -- numpy convenience for single images -------------------------------------------
+
+    def encode_image(self, image, levels=None):
+        """HWC float image in 0..1 -> (indices uint8 numpy [L, P, h, w], (H, W))."""
+        tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
+        tensor = tensor.permute(2, 0, 1)[None]
+        return self.encode(tensor, levels)[0].cpu().numpy(), tuple(image.shape[:2])
+
+    def decode_image(self, received, size, noise_reduction=True, requantize=True):
+        """Indices [L, P, h, w] (or posteriors [L, P, h, w, N]) -> HWC float image."""
+        received = torch.as_tensor(np.asarray(received))[None]
+        images = self.decode(received, size, noise_reduction, requantize)
+        return images[0].permute(1, 2, 0).cpu().numpy()
+
+    # -- checks --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_images(images):
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+            shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+            raise ValueError(f"expected images as a tensor [B, 3, H, W], got {shape}")
+        if min(images.shape[-2:]) < 1:
+            raise ValueError(f"empty image {tuple(images.shape)}")
+        return images
+
+
+# -- weights on disk ---------------------------------------------------------------------
+
+def save_codec(codec, path, extra=None):
+    """state_dict + configuration (plain types only, so weights_only loading works)."""
+    payload = {"config": codec.cfg.to_dict(), "state_dict": codec.state_dict(),
+               "has_nrb": codec.nrb is not None, "extra": extra or {}}
+    tmp = f"{path}.tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_codec(path, device="cpu"):
+    """Rebuilds a SemanticCodec from ``save_codec`` output; clear errors for bad files."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"codec weight file not found: {path}")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated / foreign files
+        raise ValueError(f"{path} is not a gr-semcom codec weight file: {err}") from err
+    if not isinstance(payload, dict) or "config" not in payload or "state_dict" not in payload:
+        raise ValueError(f"{path} is not a gr-semcom codec weight file (no config/state_dict)")
+    codec = SemanticCodec(CodecConfig.from_dict(payload["config"]))
+    if payload.get("has_nrb"):
+        from .nrb import NoiseReductionBlock
+        codec.nrb = NoiseReductionBlock(codec.cfg)
+    codec.load_state_dict(payload["state_dict"])
+    return codec.to(device).eval()
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

