@@ -47,6 +47,10 @@ def _add_train_parser(sub):
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--lpips-weight", type=float, default=0.3)
     p.add_argument("--commitment", type=float, default=0.25)
+    p.add_argument("--snr-min", type=float, default=-5.0, help="stage 2: lowest Es/N0 dB")
+    p.add_argument("--snr-max", type=float, default=30.0, help="stage 2: highest Es/N0 dB")
+    p.add_argument("--soft-fraction", type=float, default=0.25,
+                   help="stage 2: share of batches received as soft posteriors")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")

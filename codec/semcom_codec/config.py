@@ -22,8 +22,8 @@ class CodecConfig:
     stem_blocks: int = 1       # residual blocks at 1/4
     body_channels: int = 128   # width at 1/8 resolution
     body_blocks: int = 2       # residual blocks at 1/8
-    nrb_dim: int = 96          # NRB token width
-    nrb_layers: int = 4        # NRB Swin layers (pairs of regular/shifted windows)
+    nrb_dim: int = 64          # NRB token width
+    nrb_layers: int = 2        # NRB Swin layer pairs (regular + shifted windows)
     nrb_heads: int = 4
     nrb_window: int = 8
 
@@ -44,7 +44,7 @@ CONFIGS = {
     "small": CodecConfig(),
     # For a GPU: twice the width, deeper at 1/8.
     "large": CodecConfig(name="large", stem_channels=96, stem_blocks=2, body_channels=256,
-                         body_blocks=6, nrb_dim=128, nrb_layers=6),
+                         body_blocks=6, nrb_dim=128, nrb_layers=4),
 }
 
 

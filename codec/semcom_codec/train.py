@@ -172,3 +172,92 @@ def train_stage1(args):
                extra={"stage": 1, "steps": step})
     print(f"\nstage 1 done: {os.path.join(args.out, 'codec_stage1.pt')}", file=sys.stderr)
     return codec
+
+
+def train_stage2(args):
+    """NRB through the simulated channel (Es/N0 drawn from -5..30 dB), all else frozen.
+
+    The stage-1 codebooks are reordered (Algorithm 1 + Gray mapping) first, so that the
+    NRB learns the error statistics of the mapping that goes on the air.
+    """
+    from .channel import IndexChannel
+    from .codec import load_codec
+    from .nrb import NoiseReductionBlock, noise_reduction_loss
+    from .reorder import reorder_mocrvq
+
+    if not args.init:
+        raise ValueError("stage 2 needs --init, the stage-1 codec weights")
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "checkpoint_stage2.pt")
+
+    codec = load_codec(args.init, device)
+    if not codec.quantizer.initialized:
+        raise ValueError(f"{args.init} has untrained codebooks")
+    reorder_mocrvq(codec.quantizer)
+    codec.nrb = NoiseReductionBlock(codec.cfg).to(device)
+    for module in (codec.encoder, codec.quantizer, codec.decoder):
+        module.requires_grad_(False).eval()
+    optimizer = torch.optim.Adam(codec.nrb.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
+                             torch.Generator().manual_seed(args.seed))
+    channel = IndexChannel(codec.cfg.entries, "awgn")
+    noise = torch.Generator(device=device).manual_seed(args.seed + 1)
+
+    step = 0
+    if args.resume and os.path.exists(ckpt_path):
+        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        codec.load_state_dict(state["codec"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        crops.generator.set_state(state["crop_rng"])
+        noise.set_state(state["noise_rng"])
+        step = state["step"]
+        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+
+    log = open(os.path.join(args.out, "log_stage2.jsonl"), "a")
+    progress = Progress(args.steps, step)
+    levels_all = codec.cfg.levels
+    while step < args.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
+        x = crops.sample(args.batch).to(device)
+        levels = int(torch.randint(1, levels_all + 1, (1,)))
+        snr = torch.empty(x.shape[0], device=device).uniform_(args.snr_min, args.snr_max,
+                                                              generator=noise)
+        with torch.no_grad():
+            indices, z_q = codec.quantizer.quantize(codec.encoder(x), levels)
+            soft = bool(torch.rand(1) < args.soft_fraction)
+            received = channel(indices, snr, noise, output="soft" if soft else "hard")
+            z_hat = (codec.quantizer.dequantize_soft(received) if soft
+                     else codec.quantizer.dequantize(received))
+        z_r = codec.nrb(z_hat, levels)
+        loss = noise_reduction_loss(z_r, z_q)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+
+        if step % args.log_every == 0 or step == args.steps:
+            with torch.no_grad():
+                baseline = noise_reduction_loss(z_hat, z_q).item()
+            record = {"step": step, "loss": loss.item(), "loss_without_nrb": baseline,
+                      "levels": levels, "time": time.time()}
+            progress.update(step, f"loss {record['loss']:.4f} (no NRB {baseline:.4f})")
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        if step % args.checkpoint_every == 0 or step == args.steps:
+            state = {"step": step, "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
+                     "torch_rng": torch.get_rng_state(), "crop_rng": crops.generator.get_state(),
+                     "noise_rng": noise.get_state()}
+            torch.save(state, f"{ckpt_path}.tmp")
+            os.replace(f"{ckpt_path}.tmp", ckpt_path)
+
+    codec.eval()
+    save_codec(codec, os.path.join(args.out, "codec.pt"),
+               extra={"stage": 2, "steps": step, "reordered": True})
+    print(f"\nstage 2 done: {os.path.join(args.out, 'codec.pt')}", file=sys.stderr)
+    return codec
