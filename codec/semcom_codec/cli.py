@@ -1,7 +1,12 @@
 """``semcom`` command line: one subcommand per task."""
 
 import argparse
+import os
 import sys
+
+# Shipped weights of the small model, inside the repository.
+DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                               "weights", "moc_rvq_small.pt")
 
 
 def _installed_version():
@@ -58,7 +63,30 @@ def _add_train_parser(sub):
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.add_argument("--stop-at", type=int, default=0,
+                   help="stop (with a checkpoint) at this step; the schedule stays --steps")
+    p.add_argument("--time-limit", type=float, default=0,
+                   help="stop (with a checkpoint) after this many minutes")
     p.set_defaults(func=_cmd_train)
+
+
+def _cmd_evaluate(args):
+    from . import evaluate
+
+    return evaluate.run_cli(args)
+
+
+def _add_evaluate_parser(sub):
+    p = sub.add_parser("evaluate", help="PSNR / LPIPS of a trained codec, noiseless and AWGN")
+    p.add_argument("--weights", default=DEFAULT_WEIGHTS, help="codec weight file")
+    p.add_argument("--data", default="../shared/data/kodak", help="image folder")
+    p.add_argument("--snr", default="5,10,20", help="comma-separated Es/N0 dB values")
+    p.add_argument("--quick", action="store_true", help="only the first 4 images")
+    p.add_argument("--json", help="also write the rows as JSON here")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_evaluate)
 
 
 def build_parser():
@@ -70,6 +98,7 @@ def build_parser():
     p = sub.add_parser("version", help="print the codec package version")
     p.set_defaults(func=_cmd_version)
     _add_train_parser(sub)
+    _add_evaluate_parser(sub)
     return parser
 
 

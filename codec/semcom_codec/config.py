@@ -42,6 +42,9 @@ class CodecConfig:
 CONFIGS = {
     # Trains on 2 CPU cores in about two hours.
     "small": CodecConfig(),
+    # For tests and smoke runs of the training commands only.
+    "tiny": CodecConfig(name="tiny", n_q=8, stem_channels=8, body_channels=16,
+                        body_blocks=1, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4),
     # For a GPU: twice the width, deeper at 1/8.
     "large": CodecConfig(name="large", stem_channels=96, stem_blocks=2, body_channels=256,
                          body_blocks=6, nrb_dim=128, nrb_layers=4),

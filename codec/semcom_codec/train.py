@@ -48,6 +48,20 @@ class Progress:
               file=sys.stderr, flush=True)
 
 
+class StopRule:
+    """Ends a run early (with a checkpoint) at --stop-at or after --time-limit minutes,
+    so that one schedule of --steps can be split over sessions or short GPU calls."""
+
+    def __init__(self, args):
+        self.stop_at = args.stop_at
+        self.deadline = time.monotonic() + 60 * args.time_limit if args.time_limit else None
+
+    def __call__(self, step):
+        if self.stop_at and step >= self.stop_at:
+            return True
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
 def cosine_lr(step, total, warmup, base):
     if step < warmup:
         return base * (step + 1) / warmup
@@ -124,6 +138,7 @@ def train_stage1(args):
     level_probs = torch.tensor(LEVEL_WEIGHTS[:cfg.levels])
     log = open(os.path.join(args.out, "log_stage1.jsonl"), "a")
     progress = Progress(args.steps, step)
+    stop = StopRule(args)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     while step < args.steps:
         for group in optimizer.param_groups:
@@ -164,8 +179,11 @@ def train_stage1(args):
             record["time"] = time.time()
             log.write(json.dumps(record) + "\n")
             log.flush()
-        if step % args.checkpoint_every == 0 or step == args.steps:
+        if step % args.checkpoint_every == 0 or step == args.steps or stop(step):
             _save_checkpoint(ckpt_path, step, codec, optimizer, crops)
+        if stop(step):
+            print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+            return codec
 
     codec.eval()
     save_codec(codec, os.path.join(args.out, "codec_stage1.pt"),
@@ -197,7 +215,7 @@ def train_stage2(args):
     codec = load_codec(args.init, device)
     if not codec.quantizer.initialized:
         raise ValueError(f"{args.init} has untrained codebooks")
-    reorder_mocrvq(codec.quantizer)
+    permutations = reorder_mocrvq(codec.quantizer)
     codec.nrb = NoiseReductionBlock(codec.cfg).to(device)
     for module in (codec.encoder, codec.quantizer, codec.decoder):
         module.requires_grad_(False).eval()
@@ -220,6 +238,7 @@ def train_stage2(args):
 
     log = open(os.path.join(args.out, "log_stage2.jsonl"), "a")
     progress = Progress(args.steps, step)
+    stop = StopRule(args)
     levels_all = codec.cfg.levels
     while step < args.steps:
         for group in optimizer.param_groups:
@@ -249,15 +268,21 @@ def train_stage2(args):
             progress.update(step, f"loss {record['loss']:.4f} (no NRB {baseline:.4f})")
             log.write(json.dumps(record) + "\n")
             log.flush()
-        if step % args.checkpoint_every == 0 or step == args.steps:
+        if step % args.checkpoint_every == 0 or step == args.steps or stop(step):
             state = {"step": step, "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
                      "torch_rng": torch.get_rng_state(), "crop_rng": crops.generator.get_state(),
                      "noise_rng": noise.get_state()}
             torch.save(state, f"{ckpt_path}.tmp")
             os.replace(f"{ckpt_path}.tmp", ckpt_path)
+        if stop(step):
+            print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+            return codec
 
     codec.eval()
     save_codec(codec, os.path.join(args.out, "codec.pt"),
-               extra={"stage": 2, "steps": step, "reordered": True})
+               extra={"stage": 2, "steps": step,
+                      # new index of each stage-1 index, per level and head: lets the
+                      # evaluation rebuild the unreordered codec for the ablation
+                      "reorder_permutations": permutations.tolist()})
     print(f"\nstage 2 done: {os.path.join(args.out, 'codec.pt')}", file=sys.stderr)
     return codec

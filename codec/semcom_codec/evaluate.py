@@ -1,0 +1,147 @@
+"""Kodak-style evaluation of a trained codec: noiseless levels, AWGN with/without NRB,
+with/without codebook reordering, hard/soft demapping. Prints a table, writes JSON.
+
+Each image is encoded once at all levels (a level prefix is what L levels send); every
+(condition, SNR) pair uses the same noise seed per image, so schemes differ only by
+what they do with the same channel.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from . import data
+from .channel import IndexChannel
+from .codec import file_sha256, load_codec
+from .images import psnr
+
+QUICK_IMAGES = 4
+
+
+def unreordered_indices(indices, permutations):
+    """Indices of the same code vectors before reordering (the stage-1 labels)."""
+    old_of_new = torch.argsort(permutations, dim=-1)           # [D, P, N]
+    out = torch.empty_like(indices)
+    for d in range(indices.shape[1]):
+        for p in range(indices.shape[2]):
+            out[:, d, p] = old_of_new[d, p][indices[:, d, p].long()].to(indices.dtype)
+    return out
+
+
+def relabelled_codec_view(codec, permutations):
+    """A shallow copy of ``codec`` whose codebooks carry the stage-1 (unreordered) labels."""
+    import copy
+
+    view = copy.copy(codec)
+    view.quantizer = copy.deepcopy(codec.quantizer)
+    cb = codec.quantizer.codebooks
+    for d in range(cb.shape[0]):
+        for p in range(cb.shape[1]):
+            # stage-1 entry `old` is stored at reordered index permutations[d, p, old]
+            view.quantizer.codebooks[d, p] = cb[d, p][permutations[d, p]]
+    return view
+
+
+def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick=False,
+             device="cpu", seed=0, threads=0):
+    """Returns a list of result rows (dicts) averaged over the images of ``folder``."""
+    from .lpips import LPIPS
+
+    if threads:
+        torch.set_num_threads(threads)
+    codec = load_codec(weights, device)
+    lpips = LPIPS().to(device)
+    files = data.image_files(folder)[:QUICK_IMAGES if quick else None]
+    perms = None
+    extra = torch.load(weights, map_location="cpu", weights_only=True).get("extra", {})
+    if "reorder_permutations" in extra:
+        perms = torch.tensor(extra["reorder_permutations"])
+    unreordered = relabelled_codec_view(codec, perms) if perms is not None else None
+    channel = IndexChannel(codec.cfg.entries, "awgn")
+
+    conditions = []
+    for level in levels:
+        conditions.append(("noiseless", level, None, "hard", False))
+    for snr in snrs:
+        if snr is None:
+            continue
+        for level in levels:
+            conditions.append(("awgn", level, snr, "hard", True))
+        top = max(levels)
+        conditions += [("awgn-no-nrb", top, snr, "hard", False),
+                       ("awgn-soft", top, snr, "soft", True)]
+        if unreordered is not None:
+            conditions.append(("awgn-no-reorder-no-nrb", top, snr, "hard", False))
+
+    sums = {c: {"psnr": 0.0, "lpips": 0.0} for c in conditions}
+    timing = []
+    for i, path in enumerate(files):
+        from .images import load_image
+
+        image = load_image(path)
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].to(device)
+        start = time.perf_counter()
+        indices = codec.encode(x)
+        full = codec.decode(indices, size=x.shape[-2:])  # encode + NRB + decode timing
+        timing.append(time.perf_counter() - start)
+        del full
+        for cond in conditions:
+            name, level, snr, output, nrb = cond
+            sent = indices[:, :level]
+            model = codec
+            if name == "awgn-no-reorder-no-nrb":
+                model, sent = unreordered, unreordered_indices(sent, perms)
+            if snr is None:
+                received = sent
+            else:
+                gen = torch.Generator(device=device).manual_seed(seed * 1000 + i)
+                received = channel(sent, float(snr), gen, output=output)
+            y = model.decode(received, size=x.shape[-2:], noise_reduction=nrb)
+            out = y[0].permute(1, 2, 0).cpu().numpy()
+            sums[cond]["psnr"] += psnr(image, out)
+            sums[cond]["lpips"] += float(lpips(y, x, normalize=True))
+        print(f"\r{i + 1}/{len(files)} images", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+    rows = []
+    for cond in conditions:
+        name, level, snr, output, nrb = cond
+        rows.append({"condition": name, "levels": level, "esn0_db": snr, "demapping": output,
+                     "nrb": nrb, "psnr": sums[cond]["psnr"] / len(files),
+                     "lpips": sums[cond]["lpips"] / len(files)})
+    meta = {"weights": os.fspath(weights), "weights_sha256": file_sha256(weights),
+            "images": len(files), "folder": os.fspath(folder),
+            "encode_decode_seconds_median": float(np.median(timing)),
+            "threads": torch.get_num_threads(), "device": str(device)}
+    return rows, meta
+
+
+def print_table(rows, meta, out=sys.stdout):
+    print(f"{meta['images']} images from {meta['folder']}; weights sha256 "
+          f"{meta['weights_sha256'][:16]}; encode + NRB + decode median "
+          f"{meta['encode_decode_seconds_median']:.3f} s on {meta['threads']} threads",
+          file=out)
+    print(f"{'condition':24s} {'L':>2s} {'Es/N0':>6s} {'demap':>5s} {'NRB':>4s} "
+          f"{'PSNR dB':>8s} {'LPIPS':>7s}", file=out)
+    for r in rows:
+        snr = "-" if r["esn0_db"] is None else f"{r['esn0_db']:g}"
+        print(f"{r['condition']:24s} {r['levels']:>2d} {snr:>6s} {r['demapping']:>5s} "
+              f"{'on' if r['nrb'] else 'off':>4s} {r['psnr']:8.2f} {r['lpips']:7.4f}", file=out)
+
+
+def run_cli(args):
+    snrs = [None] + [float(s) for s in args.snr.split(",") if s]
+    rows, meta = evaluate(args.weights, args.data, snrs=snrs, quick=args.quick,
+                          device=args.device, seed=args.seed, threads=args.threads)
+    print_table(rows, meta)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    if any(math.isnan(r["psnr"]) for r in rows):
+        return 1
+    return 0
