@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .distributed import all_reduce_, broadcast_
+
 # Rows of residual processed at once in the nearest-neighbour search (bounds memory).
 _SEARCH_CHUNK = 16384
 
@@ -159,6 +161,7 @@ class MOCRVQ(nn.Module):
                 if self.ema:
                     self.ema_sum[d, p] = centroids * counts.clamp(min=1).unsqueeze(-1)
                     self.ema_count[d, p] = counts.clamp(min=1)
+            self._broadcast_level(d)  # under DDP every process takes process 0's k-means
             idx = _nearest(x, self.codebooks[d]).view(self.heads, r.shape[0], r.shape[2], r.shape[3])
             r = r - self._codewords(d, idx.permute(1, 0, 2, 3))
         self.unused_steps.zero_()
@@ -170,8 +173,8 @@ class MOCRVQ(nn.Module):
     def _ema_update(self, level, x, idx):
         """EMA of cluster sizes and sums, codebook = sums / Laplace-smoothed sizes."""
         onehot = F.one_hot(idx, self.entries).to(x.dtype)  # [P, M, N]
-        counts = onehot.sum(1)
-        sums = torch.einsum("pmn,pmd->pnd", onehot, x)
+        counts = all_reduce_(onehot.sum(1))  # under DDP: statistics of the global batch
+        sums = all_reduce_(torch.einsum("pmn,pmd->pnd", onehot, x))
         self.ema_count[level].mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.ema_sum[level].mul_(self.decay).add_(sums, alpha=1 - self.decay)
         total = self.ema_count[level].sum(-1, keepdim=True)
@@ -196,6 +199,14 @@ class MOCRVQ(nn.Module):
                 self.ema_count[level, p, k] = 1.0
                 self.ema_sum[level, p, k] = vec
             self.unused_steps[level, p, k] = 0
+        self._broadcast_level(level)  # restarted vectors come from one process's data
+
+    def _broadcast_level(self, level):
+        for name in ("codebooks", "ema_sum", "ema_count"):
+            table = getattr(self, name, None)
+            if isinstance(table, torch.Tensor):
+                with torch.no_grad():
+                    broadcast_(table.data[level])
 
     # -- quantization ----------------------------------------------------------------------
 
@@ -226,6 +237,8 @@ class MOCRVQ(nn.Module):
             commit_loss.append(((r_heads - e_heads.detach()) ** 2).mean(dim=(1, 2)))
             with torch.no_grad():
                 counts = F.one_hot(idx, self.entries).sum(1)
+                if self.training:
+                    all_reduce_(counts)  # same dead-entry decisions in every process
                 self.usage_counts[d] += counts
                 if self.training:
                     if self.ema:

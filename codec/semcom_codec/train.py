@@ -14,7 +14,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import data
+from . import data, distributed
 from .codec import SemanticCodec, save_codec
 from .config import get_config
 
@@ -59,7 +59,27 @@ class StopRule:
     def __call__(self, step):
         if self.stop_at and step >= self.stop_at:
             return True
-        return self.deadline is not None and time.monotonic() >= self.deadline
+        if self.deadline is None:
+            return False
+        # Every process must stop at the same step: process 0's clock decides.
+        late = torch.tensor([time.monotonic() >= self.deadline], dtype=torch.uint8)
+        return bool(distributed.broadcast_(late)[0])
+
+
+def _ddp(module, device):
+    """DistributedDataParallel around a trainable module when running under torchrun."""
+    if not distributed.is_distributed():
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids)
+
+
+def _crop_generator(args, step):
+    """Process 0 keeps the checkpointed stream; the others derive theirs from the step."""
+    rank = distributed.rank()
+    return torch.Generator().manual_seed(args.seed + 1_000_003 * rank + (step if rank else 0))
 
 
 def cosine_lr(step, total, warmup, base):
@@ -110,7 +130,8 @@ def train_stage1(args):
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = distributed.setup(args.device)
+    main_process = distributed.rank() == 0
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint_stage1.pt")
 
@@ -120,8 +141,9 @@ def train_stage1(args):
     params = list(codec.encoder.parameters()) + list(codec.decoder.parameters())
     optimizer = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
-                             torch.Generator().manual_seed(args.seed))
-    val_images = data.load_folder_uint8(args.val, args.val_images) if args.val else []
+                             _crop_generator(args, 0))
+    val_images = (data.load_folder_uint8(args.val, args.val_images)
+                  if args.val and main_process else [])
 
     step = 0
     if args.resume and os.path.exists(ckpt_path):
@@ -131,10 +153,13 @@ def train_stage1(args):
         codec.load_state_dict(state["codec"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
-        crops.generator.set_state(state["crop_rng"])
         step = state["step"]
-        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+        crops.generator = _crop_generator(args, step)
+        if main_process:
+            crops.generator.set_state(state["crop_rng"])
+            print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
 
+    encoder, decoder = _ddp(codec.encoder, device), _ddp(codec.decoder, device)
     level_probs = torch.tensor(LEVEL_WEIGHTS[:cfg.levels])
     log = open(os.path.join(args.out, "log_stage1.jsonl"), "a")
     progress = Progress(args.steps, step)
@@ -145,14 +170,14 @@ def train_stage1(args):
             group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
         x = crops.sample(args.batch).to(device)
         with autocast:
-            z = codec.encoder(x).float()
+            z = encoder(x).float()
         _, indices, _ = codec.quantizer(z)            # EMA updates on every level
         latents = cumulative_latents(codec.quantizer, indices)
         levels = torch.multinomial(level_probs, x.shape[0], replacement=True)
         z_q = latents[levels.to(device), torch.arange(x.shape[0], device=device)]
         z_st = z + (z_q - z).detach()                 # straight-through estimator
         with autocast:
-            x_hat = codec.decoder(z_st).float()
+            x_hat = decoder(z_st).float()
             l1 = (x_hat - x).abs().mean()
             perceptual = lpips(x_hat, x, normalize=True).mean()
         commitment = F.mse_loss(z, latents[-1].detach())
@@ -163,7 +188,9 @@ def train_stage1(args):
         step += 1
 
         if step % args.log_every == 0 or step == args.steps:
+            # every process resets its usage counters, so that all copies stay equal
             usage = codec.quantizer.codebook_usage(reset=True)
+        if main_process and (step % args.log_every == 0 or step == args.steps):
             record = {"step": step, "loss": loss.item(), "l1": l1.item(),
                       "lpips": perceptual.item(), "commitment": commitment.item(),
                       "perplexity": [round(float(p), 2) for p in
@@ -179,16 +206,23 @@ def train_stage1(args):
             record["time"] = time.time()
             log.write(json.dumps(record) + "\n")
             log.flush()
-        if step % args.checkpoint_every == 0 or step == args.steps or stop(step):
+        stopping = stop(step)
+        if main_process and (step % args.checkpoint_every == 0 or step == args.steps
+                             or stopping):
             _save_checkpoint(ckpt_path, step, codec, optimizer, crops)
-        if stop(step):
-            print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+        if stopping:
+            if main_process:
+                print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+            distributed.cleanup()
             return codec
 
     codec.eval()
-    save_codec(codec, os.path.join(args.out, "codec_stage1.pt"),
-               extra={"stage": 1, "steps": step})
-    print(f"\nstage 1 done: {os.path.join(args.out, 'codec_stage1.pt')}", file=sys.stderr)
+    distributed.assert_in_sync(codec)
+    if main_process:
+        save_codec(codec, os.path.join(args.out, "codec_stage1.pt"),
+                   extra={"stage": 1, "steps": step})
+        print(f"\nstage 1 done: {os.path.join(args.out, 'codec_stage1.pt')}", file=sys.stderr)
+    distributed.cleanup()
     return codec
 
 
@@ -208,7 +242,8 @@ def train_stage2(args):
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = distributed.setup(args.device)
+    main_process = distributed.rank() == 0
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "checkpoint_stage2.pt")
 
@@ -221,9 +256,9 @@ def train_stage2(args):
         module.requires_grad_(False).eval()
     optimizer = torch.optim.Adam(codec.nrb.parameters(), lr=args.lr, betas=(0.9, 0.99))
     crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
-                             torch.Generator().manual_seed(args.seed))
+                             _crop_generator(args, 0))
     channel = IndexChannel(codec.cfg.entries, "awgn")
-    noise = torch.Generator(device=device).manual_seed(args.seed + 1)
+    noise = torch.Generator(device=device).manual_seed(args.seed + 1 + 7919 * distributed.rank())
 
     step = 0
     if args.resume and os.path.exists(ckpt_path):
@@ -231,15 +266,20 @@ def train_stage2(args):
         codec.load_state_dict(state["codec"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
-        crops.generator.set_state(state["crop_rng"])
-        noise.set_state(state["noise_rng"])
         step = state["step"]
-        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+        crops.generator = _crop_generator(args, step)
+        if main_process:
+            crops.generator.set_state(state["crop_rng"])
+            noise.set_state(state["noise_rng"])
+            print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+        else:
+            noise.manual_seed(args.seed + 1 + 7919 * distributed.rank() + step)
 
     log = open(os.path.join(args.out, "log_stage2.jsonl"), "a")
     progress = Progress(args.steps, step)
     stop = StopRule(args)
     levels_all = codec.cfg.levels
+    nrb = _ddp(codec.nrb, device)
     while step < args.steps:
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
@@ -253,14 +293,14 @@ def train_stage2(args):
             received = channel(indices, snr, noise, output="soft" if soft else "hard")
             z_hat = (codec.quantizer.dequantize_soft(received) if soft
                      else codec.quantizer.dequantize(received))
-        z_r = codec.nrb(z_hat, levels)
+        z_r = nrb(z_hat, levels)
         loss = noise_reduction_loss(z_r, z_q)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step += 1
 
-        if step % args.log_every == 0 or step == args.steps:
+        if main_process and (step % args.log_every == 0 or step == args.steps):
             with torch.no_grad():
                 baseline = noise_reduction_loss(z_hat, z_q).item()
             record = {"step": step, "loss": loss.item(), "loss_without_nrb": baseline,
@@ -268,21 +308,28 @@ def train_stage2(args):
             progress.update(step, f"loss {record['loss']:.4f} (no NRB {baseline:.4f})")
             log.write(json.dumps(record) + "\n")
             log.flush()
-        if step % args.checkpoint_every == 0 or step == args.steps or stop(step):
+        stopping = stop(step)
+        if main_process and (step % args.checkpoint_every == 0 or step == args.steps
+                             or stopping):
             state = {"step": step, "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
                      "torch_rng": torch.get_rng_state(), "crop_rng": crops.generator.get_state(),
                      "noise_rng": noise.get_state()}
             torch.save(state, f"{ckpt_path}.tmp")
             os.replace(f"{ckpt_path}.tmp", ckpt_path)
-        if stop(step):
-            print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+        if stopping:
+            if main_process:
+                print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+            distributed.cleanup()
             return codec
 
     codec.eval()
-    save_codec(codec, os.path.join(args.out, "codec.pt"),
-               extra={"stage": 2, "steps": step,
-                      # new index of each stage-1 index, per level and head: lets the
-                      # evaluation rebuild the unreordered codec for the ablation
-                      "reorder_permutations": permutations.tolist()})
-    print(f"\nstage 2 done: {os.path.join(args.out, 'codec.pt')}", file=sys.stderr)
+    distributed.assert_in_sync(codec)
+    if main_process:
+        save_codec(codec, os.path.join(args.out, "codec.pt"),
+                   extra={"stage": 2, "steps": step,
+                          # new index of each stage-1 index, per level and head: lets the
+                          # evaluation rebuild the unreordered codec for the ablation
+                          "reorder_permutations": permutations.tolist()})
+        print(f"\nstage 2 done: {os.path.join(args.out, 'codec.pt')}", file=sys.stderr)
+    distributed.cleanup()
     return codec

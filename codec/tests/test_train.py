@@ -68,3 +68,24 @@ def test_stage2_needs_init_and_cuda_needs_a_gpu(image_folder, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU is available"):
             train("stage1", image_folder, tmp_path / "y", 1, "--device", "cuda")
+
+
+def test_torchrun_two_cpu_processes_with_gloo(image_folder, tmp_path):
+    """DistributedDataParallel over 2 processes; training ends with identical copies
+    (checked inside the command) and process 0 writes the weights."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "semcom_codec.cli", "train", "stage1", "--config", "tiny", "--data",
+           str(image_folder), "--val", "", "--out", str(out), "--steps", "3", "--batch", "2",
+           "--crop", "64", "--log-every", "1", "--checkpoint-every", "2", "--warmup", "1",
+           "--threads", "1", "--device", "cpu"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert load_codec(out / "codec_stage1.pt").quantizer.initialized
+    steps = [line for line in (out / "log_stage1.jsonl").read_text().splitlines()]
+    assert len(steps) == 3  # one writer: process 0 logs each step once
