@@ -83,6 +83,7 @@ def _add_evaluate_parser(sub):
     p.add_argument("--snr", default="5,10,20", help="comma-separated Es/N0 dB values")
     p.add_argument("--quick", action="store_true", help="only the first 4 images")
     p.add_argument("--json", help="also write the rows as JSON here")
+    p.add_argument("--markdown", help="also write the table as Markdown here")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
@@ -104,7 +105,9 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # for records of the exact command
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2

@@ -9,6 +9,7 @@ what they do with the same channel.
 import json
 import math
 import os
+import shlex
 import sys
 import time
 
@@ -34,11 +35,10 @@ def unreordered_indices(indices, permutations):
 
 
 def relabelled_codec_view(codec, permutations):
-    """A shallow copy of ``codec`` whose codebooks carry the stage-1 (unreordered) labels."""
+    """A copy of ``codec`` whose codebooks carry the stage-1 (unreordered) labels."""
     import copy
 
-    view = copy.copy(codec)
-    view.quantizer = copy.deepcopy(codec.quantizer)
+    view = copy.deepcopy(codec)  # a shallow copy would share (and change) the submodules
     cb = codec.quantizer.codebooks
     for d in range(cb.shape[0]):
         for p in range(cb.shape[1]):
@@ -134,6 +134,22 @@ def print_table(rows, meta, out=sys.stdout):
               f"{'on' if r['nrb'] else 'off':>4s} {r['psnr']:8.2f} {r['lpips']:7.4f}", file=out)
 
 
+def markdown_table(rows, meta, command):
+    """The same table as Markdown, with the command that produced it."""
+    lines = [f"Command: `{command}`", "",
+             f"{meta['images']} images from `{meta['folder']}`, weights sha256 "
+             f"`{meta['weights_sha256']}`; encode + NRB + decode median "
+             f"{meta['encode_decode_seconds_median']:.3f} s per image on "
+             f"{meta['threads']} threads ({meta['device']}).", "",
+             "| condition | levels | Es/N0 dB | demapping | NRB | PSNR dB | LPIPS |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        snr = "-" if r["esn0_db"] is None else f"{r['esn0_db']:g}"
+        lines.append(f"| {r['condition']} | {r['levels']} | {snr} | {r['demapping']} | "
+                     f"{'on' if r['nrb'] else 'off'} | {r['psnr']:.2f} | {r['lpips']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
 def run_cli(args):
     snrs = [None] + [float(s) for s in args.snr.split(",") if s]
     rows, meta = evaluate(args.weights, args.data, snrs=snrs, quick=args.quick,
@@ -142,6 +158,10 @@ def run_cli(args):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    if args.markdown:
+        command = "semcom " + shlex.join(args.argv)
+        with open(args.markdown, "w") as f:
+            f.write(markdown_table(rows, meta, command))
     if any(math.isnan(r["psnr"]) for r in rows):
         return 1
     return 0
