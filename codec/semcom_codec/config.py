@@ -30,6 +30,17 @@ class CodecConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    def stage1_fields(self):
+        """The fields stage 1 trains (everything but the NRB): these must match between
+        a stage-1 checkpoint and the configuration that continues from it."""
+        return {k: v for k, v in self.to_dict().items()
+                if not k.startswith("nrb_") and k != "name"}
+
+    def with_nrb_of(self, other):
+        """This autoencoder and quantizer with ``other``'s noise-reduction block sizes."""
+        nrb = {k: v for k, v in other.to_dict().items() if k.startswith("nrb_")}
+        return dataclasses.replace(self, **nrb)
+
     @classmethod
     def from_dict(cls, values):
         known = {f.name for f in dataclasses.fields(cls)}

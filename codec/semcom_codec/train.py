@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from . import data, distributed
 from .codec import SemanticCodec, save_codec
-from .config import get_config
+from .config import CodecConfig, get_config
 
 # Share of training samples decoded from the first L = 1..4 levels. Weighted towards the
 # full rate so that the finer levels are trained, while every prefix still decodes.
@@ -148,7 +148,7 @@ def train_stage1(args):
     step = 0
     if args.resume and os.path.exists(ckpt_path):
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        if state["config"] != cfg.to_dict():
+        if CodecConfig.from_dict(state["config"]).stage1_fields() != cfg.stage1_fields():
             raise ValueError(f"{ckpt_path} was trained with another configuration")
         codec.load_state_dict(state["codec"])
         optimizer.load_state_dict(state["optimizer"])
@@ -250,6 +250,10 @@ def train_stage2(args):
     codec = load_codec(args.init, device)
     if not codec.quantizer.initialized:
         raise ValueError(f"{args.init} has untrained codebooks")
+    named = get_config(args.config)
+    if named.stage1_fields() != codec.cfg.stage1_fields():
+        raise ValueError(f"{args.init} is not a stage-1 model of configuration {args.config!r}")
+    codec.cfg = codec.cfg.with_nrb_of(named)  # the NRB is sized by --config
     permutations = reorder_mocrvq(codec.quantizer)
     codec.nrb = NoiseReductionBlock(codec.cfg).to(device)
     for module in (codec.encoder, codec.quantizer, codec.decoder):
