@@ -1,0 +1,150 @@
+#
+# Copyright 2026 gr-semcom authors.
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""In-band framing of one image's indices: sync sequence, robust header, uncoded payload.
+
+Everything a receiver needs travels in the frame (never only in stream tags):
+
+    sync    128 symbols, a fixed +/-1 sequence on the diagonal corner points of the
+            constellation (index pairs (4, 4) and (0, 0) at N = 8: +-(7 + 7j)/sqrt(42)),
+            found by correlation;
+    header  HEADER_BYTES bytes (version, frame number, height, width, levels, codec id,
+            payload length) + CRC-16, each bit sent REPEAT times on the same corner
+            points, spread by a fixed chip sequence and combined softly at the receiver:
+            decodes at Es/N0 = -5 dB over AWGN in well over 99 % of frames;
+    payload the image's indices in level-major order, uncoded (as in the paper).
+
+Symbols are expressed as index pairs so that the whole frame is one byte stream for the
+index mapper. Pure numpy: no GNU Radio import, so it is testable anywhere.
+"""
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+VERSION = 1
+SYNC_SYMBOLS = 128
+REPEAT = 16
+_HEADER_FORMAT = ">BIHHBII"   # version, frame, height, width, levels, codec id, payload
+HEADER_BYTES = struct.calcsize(_HEADER_FORMAT) + 2  # + CRC-16
+HEADER_SYMBOLS = 8 * HEADER_BYTES * REPEAT
+
+
+def _pn_sequence(length, taps, seed=1):
+    """Fixed +-1 sequence from a 16-bit Galois LFSR with feedback ``taps``."""
+    state, out = seed, np.empty(length, dtype=np.int8)
+    for i in range(length):
+        bit = state & 1
+        state >>= 1
+        if bit:
+            state ^= taps
+        out[i] = 1 if bit else -1
+    return out
+
+
+# Two different maximal-length polynomials: the header's chips must not contain the sync
+# (two seeds of one LFSR would give shifts of the same sequence).
+SYNC = _pn_sequence(SYNC_SYMBOLS, 0xB400, seed=0xACE1)
+CHIPS = _pn_sequence(HEADER_SYMBOLS, 0xD008, seed=0x1D0F)
+
+
+def crc16(data):
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of bytes."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+            crc &= 0xFFFF
+    return crc
+
+
+def corner_indices(order):
+    """Index of the outermost PAM amplitude on each side: (lowest, highest) = gray(0),
+    gray(N-1)."""
+    top = order - 1
+    return 0, top ^ (top >> 1)
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    frame: int
+    height: int
+    width: int
+    levels: int
+    codec_id: int
+    payload: int   # number of indices that follow
+    version: int = VERSION
+
+    def pack(self):
+        body = struct.pack(_HEADER_FORMAT, self.version, self.frame, self.height, self.width,
+                           self.levels, self.codec_id, self.payload)
+        return body + struct.pack(">H", crc16(body))
+
+    @classmethod
+    def unpack(cls, data):
+        """Header from HEADER_BYTES bytes, or None when the CRC fails."""
+        body, (crc,) = data[:-2], struct.unpack(">H", data[-2:])
+        if crc16(body) != crc:
+            return None
+        version, frame, height, width, levels, codec_id, payload = struct.unpack(
+            _HEADER_FORMAT, body)
+        return cls(frame, height, width, levels, codec_id, payload, version)
+
+
+def _signs_to_pairs(signs, order):
+    low, high = corner_indices(order)
+    pairs = np.where(signs[:, None] > 0, high, low).astype(np.uint8)
+    return np.repeat(pairs, 2, axis=1).ravel()  # same index on I and Q: the diagonal
+
+
+def sync_indices(order=8):
+    return _signs_to_pairs(SYNC, order)
+
+
+def header_indices(header, order=8):
+    bits = np.unpackbits(np.frombuffer(header.pack(), dtype=np.uint8))
+    signs = (1 - 2 * bits.astype(np.int8)).repeat(REPEAT) * CHIPS
+    return _signs_to_pairs(signs, order)
+
+
+def frame_indices(header, payload, order=8):
+    """The byte stream of one frame: sync, header, payload indices (even count)."""
+    payload = np.asarray(payload, dtype=np.uint8).ravel()
+    if payload.size != header.payload:
+        raise ValueError(f"header says {header.payload} indices, payload has {payload.size}")
+    if payload.size % 2:
+        payload = np.append(payload, np.uint8(0))  # the last symbol is completed with 0
+    return np.concatenate([sync_indices(order), header_indices(header, order), payload])
+
+
+def frame_symbols(header):
+    """Symbols a frame of ``header`` occupies on the air."""
+    return SYNC_SYMBOLS + HEADER_SYMBOLS + (header.payload + 1) // 2
+
+
+def _diagonal(symbols):
+    """Projection on the corner diagonal (1 + 1j)/sqrt(2): the sign carries the bit."""
+    return (symbols.real + symbols.imag) / np.sqrt(2.0)
+
+
+def decode_header(symbols):
+    """Header from its HEADER_SYMBOLS received (equalised) symbols, or None (bad CRC)."""
+    if len(symbols) < HEADER_SYMBOLS:
+        return None
+    soft = (_diagonal(np.asarray(symbols[:HEADER_SYMBOLS])) * CHIPS).reshape(-1, REPEAT)
+    bits = (soft.sum(axis=1) < 0).astype(np.uint8)
+    return FrameHeader.unpack(np.packbits(bits).tobytes())
+
+
+def sync_correlation(symbols):
+    """Normalised correlation of every window of SYNC_SYMBOLS symbols with the sync
+    sequence: about 1 where a sync starts, near 0 over data and noise."""
+    projected = _diagonal(np.asarray(symbols))
+    if len(projected) < SYNC_SYMBOLS:
+        return np.zeros(0)
+    raw = np.correlate(projected, SYNC.astype(np.float64), mode="valid")
+    energy = np.convolve(projected ** 2, np.ones(SYNC_SYMBOLS), mode="valid")
+    return raw / np.sqrt(np.maximum(energy, 1e-12) * SYNC_SYMBOLS)
