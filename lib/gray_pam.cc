@@ -74,7 +74,6 @@ gray_pam::gray_pam(unsigned int order) : d_order(order), d_bits(0)
         d_pos_amp[p] = a;
         d_label_amp[gray(p)] = a;
     }
-
 }
 
 float gray_pam::amplitude(unsigned int label) const

@@ -1,12 +1,7 @@
 """``semcom`` command line: one subcommand per task."""
 
 import argparse
-import os
 import sys
-
-# Shipped weights of the small model, inside the repository.
-DEFAULT_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                               "weights", "moc_rvq_small.pt")
 
 
 def _installed_version():
@@ -78,7 +73,7 @@ def _cmd_evaluate(args):
 
 def _add_evaluate_parser(sub):
     p = sub.add_parser("evaluate", help="PSNR / LPIPS of a trained codec, noiseless and AWGN")
-    p.add_argument("--weights", default=DEFAULT_WEIGHTS, help="codec weight file")
+    p.add_argument("--weights", help="codec weight file (default: the shipped small model)")
     p.add_argument("--data", default="../shared/data/kodak", help="image folder")
     p.add_argument("--snr", default="5,10,20", help="comma-separated Es/N0 dB values")
     p.add_argument("--quick", action="store_true", help="only the first 4 images")

@@ -151,6 +151,10 @@ def markdown_table(rows, meta, command):
 
 
 def run_cli(args):
+    if not args.weights:
+        from .weights import default_codec_weights
+
+        args.weights = default_codec_weights()
     snrs = [None] + [float(s) for s in args.snr.split(",") if s]
     rows, meta = evaluate(args.weights, args.data, snrs=snrs, quick=args.quick,
                           device=args.device, seed=args.seed, threads=args.threads)

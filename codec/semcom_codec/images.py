@@ -4,6 +4,7 @@ Kept apart from the models so that every entry point (examples, GNU Radio blocks
 evaluation CLI) reads and writes images the same way.
 """
 
+import io
 import os
 
 import numpy as np
@@ -32,12 +33,18 @@ def load_image(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"image file not found: {path}")
+    with open(path, "rb") as f:
+        return load_image_bytes(f.read(), path)
+
+
+def load_image_bytes(data, name="image data"):
+    """Like load_image, from the bytes of an encoded image file (PNG, JPEG, ...)."""
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(data)) as img:
             img.load()
             return _to_rgb_float(img)
-    except (OSError, SyntaxError) as err:  # Pillow's errors for unreadable data
-        raise ValueError(f"{path} is not a readable image: {err}") from err
+    except (OSError, SyntaxError, ValueError) as err:  # Pillow's errors for unreadable data
+        raise ValueError(f"{name} is not a readable image: {err}") from err
 
 
 def _to_rgb_float(img):

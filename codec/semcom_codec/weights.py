@@ -205,3 +205,23 @@ def lpips_state_dict(download=True):
     """The converted LPIPS AlexNet weights as a dict of tensors (safe weights_only load)."""
     return torch.load(lpips_state_dict_path(download=download), map_location="cpu",
                       weights_only=True)
+
+
+CODEC_WEIGHTS_NAME = "moc_rvq_small.pt"
+
+
+def default_codec_weights():
+    """Path of the shipped codec weights: $SEMCOM_WEIGHTS, else the repository's
+    weights/ folder (source tree or editable install), else <prefix>/share/gr-semcom."""
+    candidates = []
+    if os.environ.get("SEMCOM_WEIGHTS"):
+        candidates.append(os.environ["SEMCOM_WEIGHTS"])
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates.append(os.path.join(here, "..", "..", "weights", CODEC_WEIGHTS_NAME))
+    candidates.append(os.path.join(sys.prefix, "share", "gr-semcom", "weights",
+                                   CODEC_WEIGHTS_NAME))
+    for path in candidates:
+        if os.path.isfile(path):
+            return os.path.normpath(path)
+    raise FileNotFoundError("no codec weight file: looked for " + ", ".join(
+        os.path.normpath(p) for p in candidates) + "; pass a path or set SEMCOM_WEIGHTS")

@@ -1,0 +1,162 @@
+#
+# Copyright 2026 gr-semcom authors.
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""Image source: files or PDUs in, one in-band frame of MOC-RVQ indices per image out."""
+
+import glob
+import hashlib
+import os
+import queue
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from . import framing
+
+# Idle symbols after the last frame: blocks that work in multiples of a few items (VOLK
+# alignment) drop a stream's last items, which must not be the last frame's.
+TAIL_SYMBOLS = 64
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
+
+
+def expand_images(spec):
+    """Image paths from a path, a glob, a directory, or a list of those (sorted)."""
+    specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec or [])
+    paths = []
+    for item in specs:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            found = sorted(os.path.join(item, f) for f in os.listdir(item)
+                           if f.lower().endswith(IMAGE_SUFFIXES))
+        elif any(c in item for c in "*?["):
+            found = sorted(glob.glob(item))
+        else:
+            found = [item]
+        if not found:
+            raise FileNotFoundError(f"no images found for {item!r}")
+        paths += found
+    return paths
+
+
+def codec_id(weights_path):
+    """32-bit identity of a weight file (first bytes of its SHA-256), sent in headers."""
+    digest = hashlib.sha256()
+    with open(weights_path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+class image_source(gr.sync_block):
+    """Encodes images with MOC-RVQ and streams each as one frame of index bytes.
+
+    Images come from ``images`` (paths, globs or directories) and from the message port
+    "image" (a PDU whose data is an encoded image file, or a string/symbol path). Each
+    frame is sync + header + the image's indices, level-major, for ``levels`` levels; a
+    stream tag "semcom_frame" marks each frame start. With ``repeat`` the file list is
+    sent again and again. Without ``repeat`` the stream ends after the listed images,
+    unless ``wait_for_messages`` (the default when no images are listed) keeps it open
+    for messages. The model loads once; each image is encoded once, whole.
+    """
+
+    def __init__(self, images=(), weights="", levels=4, device="auto", repeat=False,
+                 first_frame=0, wait_for_messages=None):
+        gr.sync_block.__init__(self, name="semcom_image_source", in_sig=None,
+                               out_sig=[np.uint8])
+        from semcom_codec.codec import load_codec
+        from semcom_codec.train import resolve_device
+        from semcom_codec.weights import default_codec_weights
+
+        self.weights = weights or default_codec_weights()
+        self.codec = load_codec(self.weights, resolve_device(device))
+        if not 1 <= int(levels) <= self.codec.cfg.levels:
+            raise ValueError(f"levels must be 1..{self.codec.cfg.levels}, got {levels}")
+        self.levels = int(levels)
+        self.order = self.codec.cfg.entries
+        self.codec_id = codec_id(self.weights)
+        self.paths = expand_images(images) if images else []
+        self.repeat = bool(repeat)
+        self.next_path = 0
+        self.frame = int(first_frame)
+        self.wait_for_messages = (not self.paths) if wait_for_messages is None \
+            else bool(wait_for_messages)
+        self.inbox = queue.Queue()
+        self.pending = np.zeros(0, dtype=np.uint8)
+        self.tail_sent = False
+        self.frames_sent = 0
+        self.message_port_register_in(pmt.intern("image"))
+        self.set_msg_handler(pmt.intern("image"), self._on_message)
+
+    def _on_message(self, msg):
+        if pmt.is_pair(msg) and pmt.is_u8vector(pmt.cdr(msg)):
+            self.inbox.put(("bytes", bytes(pmt.u8vector_elements(pmt.cdr(msg)))))
+        elif pmt.is_symbol(msg):
+            self.inbox.put(("path", pmt.symbol_to_string(msg)))
+        else:
+            self.logger.error("image port: expected a PDU of image file bytes or a path")
+
+    def _next_image(self):
+        """(name, RGB float image) or None when nothing is waiting."""
+        from semcom_codec.images import load_image, load_image_bytes
+
+        files_left = self.repeat and self.paths or self.next_path < len(self.paths)
+        while True:
+            try:
+                # Block a little when only messages can come, so work() does not spin.
+                kind, item = (self.inbox.get_nowait() if files_left
+                              else self.inbox.get(timeout=0.05))
+            except queue.Empty:
+                break
+            try:
+                return (("message", load_image_bytes(item, "image message")) if kind == "bytes"
+                        else (item, load_image(item)))
+            except (FileNotFoundError, ValueError) as err:
+                self.logger.error(f"skipping message: {err}")
+        if self.next_path >= len(self.paths):
+            if not (self.repeat and self.paths):
+                return None
+            self.next_path = 0
+        path = self.paths[self.next_path]
+        self.next_path += 1
+        return path, load_image(path)
+
+    def frame_for(self, image, frame):
+        """The index bytes of frame number ``frame`` for an RGB float image [H, W, 3]."""
+        indices, (height, width) = self.codec.encode_image(image, self.levels)
+        header = framing.FrameHeader(frame=frame & 0xFFFFFFFF, height=height,
+                                     width=width, levels=self.levels,
+                                     codec_id=self.codec_id, payload=indices.size)
+        return framing.frame_indices(header, indices, self.order)
+
+    def _done(self):
+        """No more frames: the file list is exhausted and messages are not awaited."""
+        return (not self.repeat and self.next_path >= len(self.paths)
+                and self.inbox.empty() and not self.wait_for_messages)
+
+    def _refill(self):
+        """Queues the next frame, or once at the end the idle tail; False if none."""
+        item = self._next_image()
+        if item is not None:
+            _, image = item
+            self.pending = self.frame_for(image, self.frame)
+            self.add_item_tag(0, self.nitems_written(0), pmt.intern("semcom_frame"),
+                              pmt.from_long(self.frame))
+            self.frame += 1
+            self.frames_sent += 1
+            return True
+        if self._done() and not self.tail_sent:
+            self.pending = np.zeros(2 * TAIL_SYMBOLS, dtype=np.uint8)
+            self.tail_sent = True
+            return True
+        return False
+
+    def work(self, input_items, output_items):
+        out = output_items[0]
+        if self.pending.size == 0 and not self._refill():
+            return -1 if self._done() else 0  # -1: WORK_DONE
+        n = min(len(out), self.pending.size)
+        out[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n

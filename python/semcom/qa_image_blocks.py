@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+#
+# Copyright 2026 gr-semcom authors.
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""image_source -> index_mapper -> channel -> image_sink with a small untrained codec."""
+
+import os
+import tempfile
+
+import numpy as np
+import pmt
+import torch
+from gnuradio import analog, blocks, gr, gr_unittest
+from PIL import Image
+
+from gnuradio import semcom
+from gnuradio.semcom import framing
+
+
+def make_weights(folder):
+    """A tiny codec of the real architecture (k-means-initialised, NRB attached)."""
+    from semcom_codec.codec import SemanticCodec, save_codec
+    from semcom_codec.config import get_config
+    from semcom_codec.nrb import NoiseReductionBlock
+
+    torch.manual_seed(0)
+    codec = SemanticCodec(get_config("tiny"))
+    codec.quantizer.init_from_data(codec.encoder(torch.rand(2, 3, 64, 64)).detach(),
+                                   generator=torch.Generator().manual_seed(0))
+    codec.nrb = NoiseReductionBlock(codec.cfg)
+    path = os.path.join(folder, "tiny.pt")
+    save_codec(codec.eval(), path)
+    return path
+
+
+class qa_image_blocks(gr_unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="qa_image_")
+        cls.dir = cls.tmp.name
+        cls.weights = make_weights(cls.dir)
+        rng = np.random.default_rng(0)
+        cls.images = []
+        for i, size in enumerate([(37, 50), (24, 16)]):
+            path = os.path.join(cls.dir, f"img{i}.png")
+            Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(path)
+            cls.images.append(path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def source(self, **kw):
+        return semcom.image_source(self.images, self.weights, device="cpu", **kw)
+
+    def sink(self, **kw):
+        return semcom.image_sink(self.weights, device="cpu", **kw)
+
+    def loopback(self, esn0_db, **sink_kw):
+        tb = gr.top_block()
+        src, snk = self.source(levels=3), self.sink(**sink_kw)
+        noise = analog.noise_source_c(analog.GR_GAUSSIAN, 10 ** (-esn0_db / 20), 3)
+        add = blocks.add_cc()
+        tb.connect(src, semcom.index_mapper(8), (add, 0))
+        tb.connect(noise, (add, 1))
+        tb.connect(add, snk)
+        tb.run()
+        return src, snk
+
+    def test_clean_loopback_gives_the_noiseless_codec_images(self):
+        from semcom_codec.images import load_image
+
+        src, snk = self.loopback(60, output_dir=os.path.join(self.dir, "out"))
+        self.assertEqual([r["frame"] for r in snk.results], [0, 1])
+        self.assertEqual(snk.bad_headers, 0)
+        for path, result in zip(self.images, snk.results):
+            image = load_image(path)
+            indices, size = src.codec.encode_image(image, 3)
+            want = src.codec.decode_image(indices, size)
+            self.assertFalse(result["truncated"])
+            np.testing.assert_array_equal(result["image"], want)
+            self.assertTrue(os.path.isfile(result["path"]))
+            self.assertEqual((result["height"], result["width"]), image.shape[:2])
+
+    def test_soft_demapping_at_high_snr_matches_hard(self):
+        _, hard = self.loopback(60)
+        _, soft = self.loopback(60, demapping="soft", noise_var=1e-6)
+        for a, b in zip(hard.results, soft.results):
+            np.testing.assert_allclose(a["image"], b["image"], atol=1e-5)
+
+    def test_corrupted_header_is_dropped_and_next_frame_found(self):
+        src = self.source(levels=2)
+        from semcom_codec.images import load_image
+
+        frames = [src.frame_for(load_image(p), i) for i, p in enumerate(self.images)]
+        start = 2 * framing.SYNC_SYMBOLS
+        corrupt = frames[0].copy()
+        corrupt[start:start + 2 * framing.HEADER_SYMBOLS // 3] ^= 4  # flip the corner side
+        stream = np.concatenate([corrupt, frames[1]])
+        snk = self.sink()
+        tb = gr.top_block()
+        tb.connect(blocks.vector_source_c(semcom.gray_pam(8).map(stream).tolist()), snk)
+        tb.run()
+        self.assertEqual(snk.bad_headers, 1)
+        self.assertEqual([r["frame"] for r in snk.results], [1])
+
+    def test_truncated_frame_is_decoded_and_marked(self):
+        src = self.source(levels=2)
+        from semcom_codec.images import load_image
+
+        frames = [src.frame_for(load_image(p), i) for i, p in enumerate(self.images)]
+        cut = frames[0][:len(frames[0]) - 40]           # the last 20 symbols never arrive
+        stream = np.concatenate([cut, frames[1], frames[1][:len(frames[1]) // 2 * 2 - 10]])
+        snk = self.sink()
+        tb = gr.top_block()
+        tb.connect(blocks.vector_source_c(semcom.gray_pam(8).map(stream).tolist()), snk)
+        tb.run()
+        self.assertEqual([(r["frame"], r["truncated"]) for r in snk.results],
+                         [(0, True), (1, False), (1, True)])
+        self.assertEqual(snk.results[0]["image"].shape, (37, 50, 3))
+
+    def test_bad_arguments(self):
+        with self.assertRaisesRegex(FileNotFoundError, "codec weight file not found"):
+            semcom.image_sink(os.path.join(self.dir, "missing.pt"), device="cpu")
+        with self.assertRaisesRegex(FileNotFoundError, "no images found"):
+            semcom.image_source(os.path.join(self.dir, "*.jpg"), self.weights, device="cpu")
+        with self.assertRaisesRegex(ValueError, "levels must be 1..4"):
+            self.source(levels=5)
+        with self.assertRaisesRegex(ValueError, "demapping must be 'hard' or 'soft'"):
+            self.sink(demapping="maybe")
+        if not torch.cuda.is_available():
+            with self.assertRaisesRegex(RuntimeError, "no CUDA GPU"):
+                semcom.image_sink(self.weights, device="cuda")
+
+    def test_tags_mark_frame_starts(self):
+        from semcom_codec.images import load_image
+
+        lengths = [len(self.source(levels=1).frame_for(load_image(p), 0)) for p in self.images]
+        src = self.source(levels=1)
+        sink = blocks.vector_sink_b()
+        tb = gr.top_block()
+        tb.connect(src, sink)
+        tb.run()
+        tags = [(t.offset, pmt.to_long(t.value)) for t in sink.tags()
+                if pmt.symbol_to_string(t.key) == "semcom_frame"]
+        self.assertEqual(tags, [(0, 0), (lengths[0], 1)])
+        from gnuradio.semcom.image_source import TAIL_SYMBOLS
+
+        tail = 2 * TAIL_SYMBOLS
+        self.assertEqual(len(sink.data()), sum(lengths) + tail)
+        self.assertFalse(np.any(np.array(sink.data()[-tail:])))
+
+
+if __name__ == "__main__":
+    gr_unittest.run(qa_image_blocks)
