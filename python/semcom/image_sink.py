@@ -150,6 +150,7 @@ class image_sink(gr.sync_block):
                                         self.noise_reduction, self.requantize)
         result = {"frame": header.frame, "levels": header.levels, "height": header.height,
                   "width": header.width, "symbols": framing.frame_symbols(header),
+                  "payload_symbols": (n + 1) // 2,
                   "received_symbols": len(symbols), "truncated": bool(truncated),
                   "image": image}
         if self.output_dir:

@@ -3,7 +3,7 @@
 # Copyright 2026 gr-semcom authors.
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""examples/loopback_awgn.py, the main job: its flowgraph and its command line."""
+"""examples/loopback_awgn.py, the main job, end to end on a small image."""
 
 import contextlib
 import importlib.util
@@ -14,6 +14,8 @@ import tempfile
 import numpy as np
 from gnuradio import gr_unittest
 from PIL import Image
+
+from qa_image_blocks import make_weights
 
 SOURCE_DIR = os.environ.get(
     "SEMCOM_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -31,41 +33,52 @@ class qa_loopback_example(gr_unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.example = load_example()
+        cls.tmp = tempfile.TemporaryDirectory(prefix="qa_loopback_")
+        cls.weights = make_weights(cls.tmp.name)
+        cls.image = os.path.join(cls.tmp.name, "in.png")
+        rng = np.random.default_rng(7)
+        Image.fromarray(rng.integers(0, 256, (37, 50, 3), dtype=np.uint8)).save(cls.image)
 
-    def test_clean_channel_returns_the_sent_indices(self):
-        sent = np.random.default_rng(5).integers(0, 8, 4096).astype(np.uint8)
-        received = self.example.run_loopback(sent, 40.0, soft=False, seed=3)
-        np.testing.assert_array_equal(received, sent)
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
-    def test_soft_output_is_one_posterior_vector_per_index(self):
-        sent = np.random.default_rng(6).integers(0, 8, 1000).astype(np.uint8)
-        posteriors = self.example.run_loopback(sent, 30.0, soft=True, seed=3)
-        self.assertEqual(posteriors.shape, (1000, 8))
-        np.testing.assert_allclose(posteriors.sum(axis=1), 1.0, atol=1e-5)
-        np.testing.assert_array_equal(posteriors.argmax(axis=1), sent)
+    def run_example(self, *extra):
+        out = os.path.join(self.tmp.name, "out", "pair.png")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            self.example.main(["--image", self.image, "--weights", self.weights,
+                               "--device", "cpu", "--out", out, *extra])
+        return printed.getvalue().splitlines(), out
 
-    def test_command_line_on_odd_sized_image(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            rgb = np.random.default_rng(7).integers(0, 256, (37, 50, 3), dtype=np.uint8)
-            Image.fromarray(rgb).save(os.path.join(tmp, "in.png"))
-            out = os.path.join(tmp, "out", "pair.png")
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):
-                self.example.main(["--image", os.path.join(tmp, "in.png"), "--snr", "40",
-                                   "--levels", "2", "--out", out])
-            row = printed.getvalue().splitlines()[-2].split()
-            levels, symbols, _, index_errors, psnr, noiseless = row[:6]
-            self.assertEqual(int(levels), 2)
-            self.assertEqual(int(symbols), 2 * 4 * 5 * 7 // 2)  # L*P*h*w/2, h=5, w=7
-            self.assertEqual(float(index_errors), 0.0)
-            self.assertEqual(psnr, noiseless)
-            with Image.open(out) as pair:
-                self.assertEqual(pair.size, (50 + 8 + 50, 37))
+    def test_clean_channel_gives_the_noiseless_codec_image(self):
+        from semcom_codec.codec import load_codec
+        from semcom_codec.images import load_image, psnr
 
-    def test_missing_image_is_a_clear_error(self):
+        lines, out = self.run_example("--snr", "60", "--levels", "2")
+        levels, symbols, cbr, measured = lines[2].split()[:4]
+        self.assertEqual(int(levels), 2)
+        self.assertEqual(int(symbols), 2 * 4 * 5 * 7 // 2)  # L*P*h*w/2 with h=5, w=7
+        self.assertAlmostEqual(float(cbr), int(symbols) / (37 * 50 * 3), places=5)
+        codec = load_codec(self.weights)
+        original = load_image(self.image)
+        indices, size = codec.encode_image(original, 2)
+        self.assertAlmostEqual(float(measured), psnr(original, codec.decode_image(indices, size)),
+                               places=2)
+        with Image.open(out) as pair:
+            self.assertEqual(pair.size, (50 + 8 + 50, 37))
+
+    def test_soft_and_no_nrb_options_run(self):
+        lines, _ = self.run_example("--snr", "5", "--soft", "--no-nrb")
+        self.assertIn("soft demapping, NRB off", lines[0])
+
+    def test_missing_image_and_weights_are_clear_errors(self):
         with self.assertRaises(SystemExit) as caught:
             self.example.main(["--image", "/nonexistent/photo.png"])
         self.assertIn("image file not found: /nonexistent/photo.png", str(caught.exception))
+        with self.assertRaises(SystemExit) as caught:
+            self.example.main(["--image", self.image, "--weights", "/nonexistent/w.pt"])
+        self.assertIn("codec weight file not found", str(caught.exception))
 
 
 if __name__ == "__main__":
