@@ -12,8 +12,9 @@ image_sink (symbols -> frames -> images), which run the codec package's model.
 
 from .semcom_python import gray_pam, index_demapper, index_mapper, index_soft_demapper
 
+from .awgn_channel import awgn_channel
 from .image_sink import image_sink
 from .image_source import image_source
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
-           "image_source", "image_sink"]
+           "image_source", "image_sink", "awgn_channel"]

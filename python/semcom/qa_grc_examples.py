@@ -7,6 +7,7 @@
 
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,9 @@ class qa_grc_examples(gr_unittest.TestCase):
 
     def compile(self, name):
         env = dict(os.environ, GRC_BLOCKS_PATH=os.path.join(SOURCE_DIR, "grc"))
-        result = subprocess.run(["grcc", "-o", self.dir, os.path.join(EXAMPLES, name)],
+        # grcc under this interpreter (the venv), so that imports of the codec resolve
+        grcc = [sys.executable, shutil.which("grcc")]
+        result = subprocess.run(grcc + ["-o", self.dir, os.path.join(EXAMPLES, name)],
                                 env=env, capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         script = os.path.join(self.dir, name.replace(".grc", ".py"))
@@ -64,6 +67,28 @@ class qa_grc_examples(gr_unittest.TestCase):
         self.assertEqual(len(sent), 100_000)
         self.assertLess(int(sent.max()), 8)
         np.testing.assert_array_equal(received, sent)
+
+    def test_image_loopback_runs_headless_to_the_end(self):
+        from PIL import Image
+        from qa_image_blocks import make_weights
+        from semcom_codec.codec import load_codec
+        from semcom_codec.images import load_image
+
+        script = self.compile("loopback_awgn.grc")
+        weights = make_weights(self.dir)
+        image = os.path.join(self.dir, "small.png")
+        rng = np.random.default_rng(3)
+        Image.fromarray(rng.integers(0, 256, (30, 41, 3), dtype=np.uint8)).save(image)
+        out = os.path.join(self.dir, "received")
+        result = subprocess.run(
+            [sys.executable, script, "--image", image, "--weights", weights, "--esn0-db", "60",
+             "--levels", "2", "--out-dir", out], capture_output=True, text=True, timeout=300)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        received = load_image(os.path.join(out, "frame_000000.png"))
+        codec = load_codec(weights)
+        indices, size = codec.encode_image(load_image(image), 2)
+        expected = codec.decode_image(indices, size)
+        np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)  # 8-bit PNG
 
     def test_index_loopback_error_rate_matches_theory(self):
         script = self.compile("index_loopback.grc")

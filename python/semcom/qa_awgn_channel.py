@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+#
+# Copyright 2026 gr-semcom authors.
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+"""awgn_channel: noise variance, independence of I and Q, seeds, runtime Es/N0."""
+
+import numpy as np
+from gnuradio import blocks, gr, gr_unittest
+
+from gnuradio import semcom
+
+
+def run(channel, x):
+    tb = gr.top_block()
+    sink = blocks.vector_sink_c()
+    tb.connect(blocks.vector_source_c(x.tolist()), channel, sink)
+    tb.run()
+    return np.array(sink.data())
+
+
+class qa_awgn_channel(gr_unittest.TestCase):
+    def test_noise_variance_is_n0_split_over_i_and_q(self):
+        x = np.zeros(200_000, dtype=np.complex64)
+        for esn0_db in (-5.0, 10.0):
+            w = run(semcom.awgn_channel(esn0_db, seed=1), x)
+            n0 = 10 ** (-esn0_db / 10)
+            self.assertAlmostEqual(np.mean(np.abs(w) ** 2) / n0, 1.0, delta=0.01)
+            self.assertAlmostEqual(np.var(w.real) / (n0 / 2), 1.0, delta=0.015)
+            self.assertAlmostEqual(np.var(w.imag) / (n0 / 2), 1.0, delta=0.015)
+            self.assertLess(abs(np.mean(w.real * w.imag)) / (n0 / 2), 0.01)
+
+    def test_signal_passes_and_seed_reproduces(self):
+        x = (np.arange(1000) % 7 - 3).astype(np.complex64)
+        a = run(semcom.awgn_channel(20.0, seed=5), x)
+        b = run(semcom.awgn_channel(20.0, seed=5), x)
+        c = run(semcom.awgn_channel(20.0, seed=6), x)
+        np.testing.assert_array_equal(a, b)
+        self.assertFalse(np.array_equal(a, c))
+        self.assertLess(np.max(np.abs(a - x)), 0.1 * 6)
+
+    def test_esn0_settable_and_checked(self):
+        channel = semcom.awgn_channel(0.0)
+        channel.set_esn0_db(30.0)
+        self.assertAlmostEqual(channel.noise_var(), 1e-3, places=9)
+        with self.assertRaisesRegex(ValueError, "Es/N0 must be a finite number"):
+            channel.set_esn0_db(float("nan"))
+
+
+if __name__ == "__main__":
+    gr_unittest.run(qa_awgn_channel)
