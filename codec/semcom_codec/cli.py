@@ -47,6 +47,7 @@ def _add_train_parser(sub):
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--lpips-weight", type=float, default=0.3)
     p.add_argument("--commitment", type=float, default=0.25)
+    p.add_argument("--clip-grad", type=float, default=1.0, help="gradient norm clipping")
     p.add_argument("--snr-min", type=float, default=-5.0, help="stage 2: lowest Es/N0 dB")
     p.add_argument("--snr-max", type=float, default=30.0, help="stage 2: highest Es/N0 dB")
     p.add_argument("--soft-fraction", type=float, default=0.25,

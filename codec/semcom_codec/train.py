@@ -171,7 +171,7 @@ def train_stage1(args):
         x = crops.sample(args.batch).to(device)
         with autocast:
             z = encoder(x).float()
-        _, indices, _ = codec.quantizer(z)            # EMA updates on every level
+        _, indices, qlosses = codec.quantizer(z)      # EMA updates on every level
         latents = cumulative_latents(codec.quantizer, indices)
         levels = torch.multinomial(level_probs, x.shape[0], replacement=True)
         z_q = latents[levels.to(device), torch.arange(x.shape[0], device=device)]
@@ -180,11 +180,15 @@ def train_stage1(args):
             x_hat = decoder(z_st).float()
             l1 = (x_hat - x).abs().mean()
             perceptual = lpips(x_hat, x, normalize=True).mean()
-        commitment = F.mse_loss(z, latents[-1].detach())
+        # Per level and head: each residual stays close to its code vector. Tying only
+        # z to the full-rate z_q let z drift away from the codebooks and diverge.
+        commitment = qlosses["commitment"].sum()
         loss = l1 + args.lpips_weight * perceptual + args.commitment * commitment
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if torch.isfinite(loss):
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, args.clip_grad)
+            optimizer.step()
         step += 1
 
         if step % args.log_every == 0 or step == args.steps:
@@ -210,6 +214,9 @@ def train_stage1(args):
         if main_process and (step % args.checkpoint_every == 0 or step == args.steps
                              or stopping):
             _save_checkpoint(ckpt_path, step, codec, optimizer, crops)
+            if step % args.val_every == 0:  # a snapshot to go back to if a run degrades
+                save_codec(codec, os.path.join(args.out, f"codec_stage1_step{step}.pt"),
+                           extra={"stage": 1, "steps": step})
         if stopping:
             if main_process:
                 print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
