@@ -6,7 +6,6 @@ which they go on the air. The receiver side takes hard indices or per-index post
 and requantizes it, then decodes.
 """
 
-import hashlib
 import os
 
 import numpy as np
@@ -137,11 +136,3 @@ def load_codec(path, device="cpu"):
         codec.nrb = NoiseReductionBlock(codec.cfg)
     codec.load_state_dict(payload["state_dict"])
     return codec.to(device).eval()
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

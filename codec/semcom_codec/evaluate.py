@@ -18,7 +18,8 @@ import torch
 
 from . import data
 from .channel import IndexChannel
-from .codec import file_sha256, load_codec
+from .codec import load_codec
+from .weights import file_sha256
 from .images import psnr
 
 QUICK_IMAGES = 4

