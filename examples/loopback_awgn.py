@@ -8,11 +8,11 @@
 A real GNU Radio top_block built from gr-semcom's blocks:
 
     semcom.image_source (encoder + MOC-RVQ, framing) -> semcom.index_mapper (Gray 64-QAM)
-    -> AWGN at Es/N0 -> semcom.image_sink (sync, header, hard/soft demapping, NRB +
-    requantization, decoder)
+    -> semcom.awgn_channel at Es/N0 -> semcom.image_sink (sync, header, hard/soft
+    demapping, NRB + requantization, decoder)
 
-Prints levels, symbols sent, channel bandwidth ratio, PSNR, LPIPS and wall time, and
-writes the sent | received images side by side as one PNG.
+Prints levels, symbols sent, channel bandwidth ratio, PSNR, SSIM, LPIPS and wall time,
+and writes the sent | received images side by side as one PNG.
 """
 
 import argparse
@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from gnuradio import analog, blocks, gr
+from gnuradio import gr
 
 from gnuradio import semcom
 
@@ -49,13 +49,10 @@ def build_flowgraph(image, args):
     tb = gr.top_block("semcom loopback over AWGN")
     source = semcom.image_source([image], args.weights, args.levels, args.device)
     mapper = semcom.index_mapper(source.order)
-    noise = analog.noise_source_c(analog.GR_GAUSSIAN, noise_var ** 0.5, args.seed)
-    add = blocks.add_cc()
+    channel = semcom.awgn_channel(args.snr, args.seed)
     sink = semcom.image_sink(args.weights, "soft" if args.soft else "hard", noise_var,
                              not args.no_nrb, True, "", image, args.device)
-    tb.connect(source, mapper, (add, 0))
-    tb.connect(noise, (add, 1))
-    tb.connect(add, sink)
+    tb.connect(source, mapper, channel, sink)
     return tb, sink
 
 
@@ -80,9 +77,11 @@ def main(argv=None):
     print(f"image {os.path.basename(path)} {width}x{height}, Es/N0 {args.snr:g} dB, "
           f"{'soft' if args.soft else 'hard'} demapping, NRB {'off' if args.no_nrb else 'on'}, "
           f"Gray 64-QAM")
-    print(f"{'levels':>6} {'symbols':>8} {'CBR':>8} {'PSNR dB':>8} {'LPIPS':>7} {'seconds':>7}")
+    print(f"{'levels':>6} {'symbols':>8} {'CBR':>8} {'PSNR dB':>8} {'SSIM':>7} {'LPIPS':>7} "
+          f"{'seconds':>7}")
     print(f"{result['levels']:>6} {result['payload_symbols']:>8} {cbr:>8.5f} "
-          f"{result['psnr']:>8.2f} {result['lpips']:>7.4f} {seconds:>7.2f}")
+          f"{result['psnr']:>8.2f} {result['ssim']:>7.4f} {result['lpips']:>7.4f} "
+          f"{seconds:>7.2f}")
     overhead = result["symbols"] - result["payload_symbols"]
     print(f"(symbols: the image's indices; the frame adds {overhead} symbols of sync "
           f"and header)")

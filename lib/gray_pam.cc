@@ -170,10 +170,13 @@ namespace {
  * per-point loops unroll and the Gray scatter becomes fixed offsets.
  */
 template <unsigned int N>
+// inv_n0[i >> shift] is 1/N0 for axis value i: shift 1 with one N0 per symbol,
+// a large shift with a single N0.
 SEMCOM_VECTOR_CLONES void soft_demap_fixed(const float* axis,
                       float* posteriors,
                       size_t naxis,
-                      float inv_n0,
+                      const float* inv_n0,
+                      unsigned int shift,
                       const float* amplitudes)
 {
     float amp[N];
@@ -189,7 +192,7 @@ SEMCOM_VECTOR_CLONES void soft_demap_fixed(const float* axis,
         }
         float* out = posteriors + i * N;
         for (unsigned int p = 0; p < N; p++) {
-            const float l = (dmin - d[p]) * inv_n0;
+            const float l = (dmin - d[p]) * inv_n0[i >> shift];
             out[p ^ (p >> 1)] = l > min_log_posterior ? l : min_log_posterior;
         }
     }
@@ -206,30 +209,62 @@ SEMCOM_VECTOR_CLONES void soft_demap_fixed(const float* axis,
 }
 } // namespace
 
-void gray_pam::soft_demap(const gr_complex* symbols,
-                          float* posteriors,
-                          size_t nsymbols,
-                          float noise_var) const
+namespace {
+void check_noise_var(float noise_var)
 {
     if (!(noise_var > 0.0f) || !std::isfinite(noise_var)) {
         throw std::invalid_argument("gray_pam: noise variance N0 must be a positive finite "
                                     "number, got " +
                                     std::to_string(noise_var));
     }
+}
+
+void soft_demap_order(unsigned int order,
+                      const gr_complex* symbols,
+                      float* posteriors,
+                      size_t nsymbols,
+                      const float* inv_n0,
+                      unsigned int shift,
+                      const float* amp)
+{
     const float* axis = reinterpret_cast<const float*>(symbols);
     const size_t naxis = 2 * nsymbols;
-    const float inv_n0 = 1.0f / noise_var;
-    const float* amp = d_pos_amp.data();
-    switch (d_order) {
+    switch (order) {
     case 2:
-        return soft_demap_fixed<2>(axis, posteriors, naxis, inv_n0, amp);
+        return soft_demap_fixed<2>(axis, posteriors, naxis, inv_n0, shift, amp);
     case 4:
-        return soft_demap_fixed<4>(axis, posteriors, naxis, inv_n0, amp);
+        return soft_demap_fixed<4>(axis, posteriors, naxis, inv_n0, shift, amp);
     case 8:
-        return soft_demap_fixed<8>(axis, posteriors, naxis, inv_n0, amp);
+        return soft_demap_fixed<8>(axis, posteriors, naxis, inv_n0, shift, amp);
     default:
-        return soft_demap_fixed<16>(axis, posteriors, naxis, inv_n0, amp);
+        return soft_demap_fixed<16>(axis, posteriors, naxis, inv_n0, shift, amp);
     }
+}
+} // namespace
+
+void gray_pam::soft_demap(const gr_complex* symbols,
+                          float* posteriors,
+                          size_t nsymbols,
+                          float noise_var) const
+{
+    check_noise_var(noise_var);
+    const float inv_n0 = 1.0f / noise_var;
+    soft_demap_order(
+        d_order, symbols, posteriors, nsymbols, &inv_n0, 63, d_pos_amp.data());
+}
+
+void gray_pam::soft_demap(const gr_complex* symbols,
+                          float* posteriors,
+                          size_t nsymbols,
+                          const float* noise_vars) const
+{
+    std::vector<float> inv_n0(nsymbols);
+    for (size_t i = 0; i < nsymbols; i++) {
+        check_noise_var(noise_vars[i]);
+        inv_n0[i] = 1.0f / noise_vars[i];
+    }
+    soft_demap_order(
+        d_order, symbols, posteriors, nsymbols, inv_n0.data(), 1, d_pos_amp.data());
 }
 
 } // namespace semcom

@@ -6,15 +6,23 @@
 
 C++ blocks: index_mapper (codebook indices -> Gray-mapped square QAM), index_demapper
 (hard decision) and index_soft_demapper (per-index posteriors), and the gray_pam kernel
-they share. Python blocks: image_source (images -> framed MOC-RVQ indices) and
+they share; awgn_channel and fading_channel (Rayleigh / Rician with perfect CSI) on the
+normal_rng noise kernel. Python blocks: image_source (images -> framed MOC-RVQ indices) and
 image_sink (symbols -> frames -> images), which run the codec package's model.
 """
 
-from .semcom_python import gray_pam, index_demapper, index_mapper, index_soft_demapper
+from .semcom_python import (
+    awgn_channel,
+    fading_channel,
+    gray_pam,
+    index_demapper,
+    index_mapper,
+    index_soft_demapper,
+    normal_rng,
+)
 
-from .awgn_channel import awgn_channel
 from .image_sink import image_sink
 from .image_source import image_source
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
-           "image_source", "image_sink", "awgn_channel"]
+           "image_source", "image_sink", "awgn_channel", "fading_channel", "normal_rng"]

@@ -22,7 +22,9 @@ class image_sink(gr.sync_block):
     Finds frames by correlation with the sync sequence and reads their header (a bad CRC
     or an inconsistent header drops the frame, counts it, and the search goes on at the
     next sync). The payload is demapped hard, or soft as per-index posteriors for noise
-    variance ``noise_var`` (the receiver then uses posterior-weighted code vectors); the
+    variance ``noise_var`` (the receiver then uses posterior-weighted code vectors), or
+    with ``csi_input`` for the per-symbol variance on a second, float input (what
+    fading_channel's second output gives after equalisation); the
     NRB and requantization run if enabled; the decoder writes frame_NNNNNN.png into
     ``output_dir``. A frame cut short (the next sync arrives early, or the stream ends)
     is decoded from what arrived, missing indices counting as unknown, and marked
@@ -30,9 +32,11 @@ class image_sink(gr.sync_block):
     """
 
     def __init__(self, weights="", demapping="hard", noise_var=0.1, noise_reduction=True,
-                 requantize=True, output_dir="", reference="", device="auto"):
-        gr.sync_block.__init__(self, name="semcom_image_sink", in_sig=[np.complex64],
-                               out_sig=None)
+                 requantize=True, output_dir="", reference="", device="auto",
+                 csi_input=False):
+        self.csi_input = bool(csi_input)
+        in_sig = [np.complex64, np.float32] if self.csi_input else [np.complex64]
+        gr.sync_block.__init__(self, name="semcom_image_sink", in_sig=in_sig, out_sig=None)
         from semcom_codec.codec import load_codec
         from semcom_codec.train import resolve_device
         from semcom_codec.weights import default_codec_weights
@@ -55,6 +59,7 @@ class image_sink(gr.sync_block):
 
             self.reference = load_image(reference)
         self.buffer = np.zeros(0, dtype=np.complex64)
+        self.noise_vars = np.zeros(0, dtype=np.float32)  # beside buffer, with csi_input
         self.header = None           # header of the frame whose payload is arriving
         self.searched = 0            # payload symbols already searched for an early sync
         self.results = []            # one dict per decoded image
@@ -91,10 +96,9 @@ class image_sink(gr.sync_block):
             if self.header is None:
                 pos = self._find_sync()
                 if pos is None:
-                    keep = framing.SYNC_SYMBOLS - 1
-                    self.buffer = self.buffer[-keep:] if len(self.buffer) > keep else self.buffer
+                    self._advance(max(0, len(self.buffer) - (framing.SYNC_SYMBOLS - 1)))
                     return
-                self.buffer = self.buffer[pos:]
+                self._advance(pos)
                 if len(self.buffer) < head:
                     return
                 header = framing.decode_header(self.buffer[framing.SYNC_SYMBOLS:head])
@@ -103,17 +107,17 @@ class image_sink(gr.sync_block):
                     self.bad_headers += 1
                     self.logger.warn(f"dropped a frame with a bad header "
                                      f"({self.bad_headers} so far); searching for the next")
-                    self.buffer = self.buffer[1:]
+                    self._advance(1)
                     continue
                 if header.codec_id != self.codec_id:
                     self.bad_headers += 1
                     self.logger.error(f"frame {header.frame} was encoded with another codec "
                                       f"(id {header.codec_id:08x}, ours {self.codec_id:08x}); "
                                       "skipped")
-                    self.buffer = self.buffer[1:]
+                    self._advance(1)
                     continue
                 self.header = header
-                self.buffer = self.buffer[head:]
+                self._advance(head)
             needed = (self.header.payload + 1) // 2
             # Search only what arrived since the last call (plus one sync length of
             # overlap), not the whole payload again on every work().
@@ -125,14 +129,14 @@ class image_sink(gr.sync_block):
                 early = found if found is not None and found < needed else None
                 self.searched = end
             if early is not None:
-                self._decode(self.buffer[:early], truncated=True)
-                self.buffer = self.buffer[early:]
+                self._decode(early, truncated=True)
+                self._advance(early)
             elif len(self.buffer) >= needed:
-                self._decode(self.buffer[:needed], truncated=False)
-                self.buffer = self.buffer[needed:]
+                self._decode(needed, truncated=False)
+                self._advance(needed)
             elif final and len(self.buffer):
-                self._decode(self.buffer, truncated=True)
-                self.buffer = self.buffer[:0]
+                self._decode(len(self.buffer), truncated=True)
+                self._advance(len(self.buffer))
                 return
             else:
                 return
@@ -141,14 +145,23 @@ class image_sink(gr.sync_block):
 
     # -- decoding ------------------------------------------------------------------------
 
-    def _decode(self, symbols, truncated):
+    def _advance(self, count):
+        """Drop the first ``count`` buffered symbols (and their noise variances)."""
+        self.buffer = self.buffer[count:]
+        if self.csi_input:
+            self.noise_vars = self.noise_vars[count:]
+
+    def _decode(self, count, truncated):
+        """Decode the frame whose payload is the first ``count`` buffered symbols."""
         header, cfg = self.header, self.codec.cfg
         n, order = header.payload, cfg.entries
         shape = (header.levels, cfg.heads, -(-header.height // 8), -(-header.width // 8))
-        symbols = np.ascontiguousarray(symbols, dtype=np.complex64)
+        symbols = np.ascontiguousarray(self.buffer[:count], dtype=np.complex64)
         if self.demapping == "soft" or truncated:
             post = np.full((n + 1, order), 1.0 / order, dtype=np.float32)  # unknown: uniform
-            if self.demapping == "soft":
+            if self.demapping == "soft" and self.csi_input:
+                got = self.pam.soft_demap(symbols, np.ascontiguousarray(self.noise_vars[:count]))
+            elif self.demapping == "soft":
                 got = self.pam.soft_demap(symbols, self.noise_var)
             else:
                 got = np.eye(order, dtype=np.float32)[self.pam.hard_demap(symbols)]
@@ -171,8 +184,11 @@ class image_sink(gr.sync_block):
         if self.reference is not None and self.reference.shape == image.shape:
             from semcom_codec.images import psnr
             from semcom_codec.lpips import lpips_distance
+            from semcom_codec.metrics import ssim
 
             result["psnr"] = psnr(self.reference, image)
+            if min(image.shape[:2]) >= 11:  # the SSIM window
+                result["ssim"] = ssim(self.reference, image)
             result["lpips"] = lpips_distance(self.reference, image)
         self.results.append(result)
         meta = pmt.make_dict()
@@ -188,6 +204,8 @@ class image_sink(gr.sync_block):
 
     def work(self, input_items, output_items):
         self.buffer = np.concatenate([self.buffer, input_items[0]])
+        if self.csi_input:
+            self.noise_vars = np.concatenate([self.noise_vars, input_items[1]])
         self._process()
         return len(input_items[0])
 

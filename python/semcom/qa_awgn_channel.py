@@ -3,7 +3,7 @@
 # Copyright 2026 gr-semcom authors.
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""awgn_channel: noise variance, independence of I and Q, seeds, runtime Es/N0."""
+"""awgn_channel and its normal_rng: noise statistics, seeds, runtime Es/N0."""
 
 import numpy as np
 from gnuradio import blocks, gr, gr_unittest
@@ -38,6 +38,17 @@ class qa_awgn_channel(gr_unittest.TestCase):
         np.testing.assert_array_equal(a, b)
         self.assertFalse(np.array_equal(a, c))
         self.assertLess(np.max(np.abs(a - x)), 0.1 * 6)
+
+    def test_normal_rng_moments_and_tails(self):
+        v = semcom.normal_rng(11).normal(2_000_001).astype(np.float64)  # odd n: tail path
+        self.assertEqual(len(v), 2_000_001)
+        self.assertLess(abs(v.mean()), 0.003)
+        self.assertAlmostEqual(v.var(), 1.0, delta=0.003)
+        self.assertAlmostEqual(np.mean(v ** 4), 3.0, delta=0.03)  # Gaussian kurtosis
+        # P(|v| > 3) = 0.0027 for N(0, 1)
+        self.assertAlmostEqual(np.mean(np.abs(v) > 3), 0.0026998, delta=0.0002)
+        # consecutive values are uncorrelated (pairs share one Box-Muller draw)
+        self.assertLess(abs(np.mean(v[:-1] * v[1:])), 0.003)
 
     def test_esn0_settable_and_checked(self):
         channel = semcom.awgn_channel(0.0)

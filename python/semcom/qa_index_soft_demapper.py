@@ -55,6 +55,28 @@ class qa_index_soft_demapper(gr_unittest.TestCase):
                 np.testing.assert_allclose(got, want, atol=2e-5,
                                            err_msg=f"N={order} {snr_db} dB")
 
+    def test_per_symbol_noise_variance_matches_brute_force(self):
+        # After fading each symbol has its own N0 / |h|^2 (gray_pam.soft_demap with an
+        # array): every symbol must match the brute force at its own variance.
+        rng = np.random.default_rng(7)
+        pam = semcom.gray_pam(8)
+        idx = rng.integers(0, 8, 600).astype(np.uint8)
+        x = pam.map(idx).astype(np.complex128)
+        noise_vars = 10 ** (-rng.uniform(-10, 40, len(x)) / 10)
+        y = (x + (rng.normal(size=len(x)) + 1j * rng.normal(size=len(x)))
+             * np.sqrt(noise_vars / 2)).astype(np.complex64)
+        got = pam.soft_demap(y, noise_vars.astype(np.float32))
+        want = np.concatenate([brute_force_posteriors(8, y[i:i + 1].astype(complex),
+                                                      np.float32(noise_vars[i]))
+                               for i in range(len(y))])
+        np.testing.assert_allclose(got, want, atol=2e-5)
+        with self.assertRaisesRegex(ValueError, "one noise variance per symbol"):
+            pam.soft_demap(y, noise_vars[:-1].astype(np.float32))
+        bad = noise_vars.astype(np.float32)
+        bad[5] = 0.0
+        with self.assertRaisesRegex(ValueError, "positive finite"):
+            pam.soft_demap(y, bad)
+
     def test_high_snr_posterior_is_one_hot_on_sent_index(self):
         idx = np.arange(8, dtype=np.uint8).repeat(2)
         symbols = semcom.gray_pam(8).map(idx)

@@ -68,6 +68,34 @@ class qa_loopback_example(gr_unittest.TestCase):
         with Image.open(out) as pair:
             self.assertEqual(pair.size, (50 + 8 + 50, 37))
 
+    def test_10_db_psnr_equals_the_codec_channel_simulation(self):
+        # The shipped model on the default photo: the flowgraph (C++ Gray mapper, C++
+        # AWGN, sink demapping) against the codec package's torch channel at the same
+        # Es/N0, averaged over a few noise draws: within 0.3 dB.
+        import torch
+        from semcom_codec.channel import IndexChannel
+        from semcom_codec.codec import load_codec
+        from semcom_codec.images import default_image_path, load_image, psnr
+        from semcom_codec.weights import default_codec_weights
+
+        printed = io.StringIO()
+        out = os.path.join(self.tmp.name, "out", "shipped.png")
+        with contextlib.redirect_stdout(printed):
+            self.example.main(["--snr", "10", "--device", "cpu", "--out", out])
+        flowgraph_psnr = float(printed.getvalue().splitlines()[2].split()[3])
+
+        codec = load_codec(default_codec_weights())
+        original = load_image(default_image_path())
+        indices, size = codec.encode_image(original, 4)
+        channel = IndexChannel(codec.cfg.entries, "awgn")
+        simulated = []
+        for seed in range(3):
+            noise = torch.Generator().manual_seed(seed)
+            received = channel(torch.as_tensor(indices)[None], 10.0, noise)[0]
+            simulated.append(psnr(original, codec.decode_image(received.numpy(), size)))
+        self.assertLess(abs(flowgraph_psnr - np.mean(simulated)), 0.3,
+                        f"flowgraph {flowgraph_psnr:.2f} dB, torch channel {simulated}")
+
     def test_soft_and_no_nrb_options_run(self):
         lines, _ = self.run_example("--snr", "5", "--soft", "--no-nrb")
         self.assertIn("soft demapping, NRB off", lines[0])

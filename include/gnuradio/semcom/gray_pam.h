@@ -71,6 +71,15 @@ public:
                     size_t nsymbols,
                     float noise_var) const;
 
+    /*!
+     * As above with one N0 per symbol, \p noise_vars[i] for symbol i: after fading and
+     * zero-forcing equalisation each symbol has its own noise variance N0 / |h_i|^2.
+     */
+    void soft_demap(const gr_complex* symbols,
+                    float* posteriors,
+                    size_t nsymbols,
+                    const float* noise_vars) const;
+
 private:
     unsigned int d_order;
     unsigned int d_bits;

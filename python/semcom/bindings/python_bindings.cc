@@ -10,10 +10,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <gnuradio/semcom/awgn_channel.h>
+#include <gnuradio/semcom/fading_channel.h>
 #include <gnuradio/semcom/gray_pam.h>
 #include <gnuradio/semcom/index_demapper.h>
 #include <gnuradio/semcom/index_mapper.h>
 #include <gnuradio/semcom/index_soft_demapper.h>
+#include <gnuradio/semcom/normal_rng.h>
 
 #include <stdexcept>
 
@@ -65,6 +68,33 @@ soft_demap_array(const gray_pam& pam, const c64_array& symbols, float noise_var)
     return out;
 }
 
+using f32_array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+py::array_t<float> soft_demap_csi_array(const gray_pam& pam,
+                                        const c64_array& symbols,
+                                        const f32_array& noise_vars)
+{
+    if (symbols.ndim() != 1 || noise_vars.ndim() != 1 ||
+        noise_vars.shape(0) != symbols.shape(0)) {
+        throw std::invalid_argument("gray_pam.soft_demap: expected 1-D arrays of symbols and "
+                                    "of one noise variance per symbol");
+    }
+    const size_t nsymbols = size_t(symbols.shape(0));
+    py::array_t<float> out({ py::ssize_t(2 * nsymbols), py::ssize_t(pam.order()) });
+    pam.soft_demap(reinterpret_cast<const gr_complex*>(symbols.data()),
+                   out.mutable_data(),
+                   nsymbols,
+                   noise_vars.data());
+    return out;
+}
+
+py::array_t<float> normal_array(normal_rng& rng, size_t n)
+{
+    py::array_t<float> out(n);
+    rng.fill(out.mutable_data(), n);
+    return out;
+}
+
 } // namespace
 
 PYBIND11_MODULE(semcom_python, m)
@@ -87,7 +117,20 @@ tests and offline use on numpy arrays.)doc")
         .def("position_amplitudes", &gray_pam::position_amplitudes)
         .def("map", &map_array, py::arg("indices"))
         .def("hard_demap", &hard_demap_array, py::arg("symbols"))
-        .def("soft_demap", &soft_demap_array, py::arg("symbols"), py::arg("noise_var"));
+        .def("soft_demap", &soft_demap_array, py::arg("symbols"), py::arg("noise_var"))
+        .def("soft_demap",
+             &soft_demap_csi_array,
+             py::arg("symbols"),
+             py::arg("noise_vars"),
+             "Posteriors with one noise variance N0 per symbol (after fading).");
+
+    py::class_<normal_rng>(m, "normal_rng", R"doc(
+Seedable standard normal numbers (xoshiro256+ and vectorised Box-Muller): the noise
+behind awgn_channel and fading_channel.)doc")
+        .def(py::init<uint64_t>(), py::arg("seed") = 0)
+        .def("seed", &normal_rng::seed, py::arg("seed"))
+        .def("normal", &normal_array, py::arg("n"), "n independent N(0, 1) floats.")
+        .def("uniform", &normal_rng::uniform);
 
     py::class_<index_mapper,
                gr::sync_decimator,
@@ -125,4 +168,36 @@ index), for noise variance N0 per complex symbol (settable while running).)doc")
         .def("order", &index_soft_demapper::order)
         .def("noise_var", &index_soft_demapper::noise_var)
         .def("set_noise_var", &index_soft_demapper::set_noise_var, py::arg("noise_var"));
+
+    py::class_<awgn_channel,
+               gr::sync_block,
+               gr::block,
+               gr::basic_block,
+               std::shared_ptr<awgn_channel>>(m, "awgn_channel", R"doc(
+y = x + w, w ~ CN(0, N0), N0 = 10^(-EsN0_dB/10): AWGN for unit-energy symbols, seedable,
+Es/N0 settable while running.)doc")
+        .def(py::init(&awgn_channel::make), py::arg("esn0_db") = 10.0f, py::arg("seed") = 0)
+        .def("esn0_db", &awgn_channel::esn0_db)
+        .def("noise_var", &awgn_channel::noise_var)
+        .def("set_esn0_db", &awgn_channel::set_esn0_db, py::arg("esn0_db"));
+
+    py::class_<fading_channel,
+               gr::sync_block,
+               gr::block,
+               gr::basic_block,
+               std::shared_ptr<fading_channel>>(m, "fading_channel", R"doc(
+Rayleigh or Rician block fading plus AWGN, equalised with perfect CSI (x_hat = y / h);
+optional second output: the effective noise variance N0 / |h|^2 of each symbol.)doc")
+        .def(py::init(&fading_channel::make),
+             py::arg("kind") = "rayleigh",
+             py::arg("esn0_db") = 10.0f,
+             py::arg("k_factor") = 1.0f,
+             py::arg("block_length") = 1,
+             py::arg("seed") = 0)
+        .def("kind", &fading_channel::kind)
+        .def("esn0_db", &fading_channel::esn0_db)
+        .def("noise_var", &fading_channel::noise_var)
+        .def("k_factor", &fading_channel::k_factor)
+        .def("block_length", &fading_channel::block_length)
+        .def("set_esn0_db", &fading_channel::set_esn0_db, py::arg("esn0_db"));
 }
