@@ -18,9 +18,22 @@ from . import data, distributed
 from .codec import SemanticCodec, save_codec
 from .config import CodecConfig, get_config
 
-# Share of training samples decoded from the first L = 1..4 levels. Weighted towards the
-# full rate so that the finer levels are trained, while every prefix still decodes.
-LEVEL_WEIGHTS = (0.15, 0.2, 0.25, 0.4)
+# Share of training samples decoded from the first L = 1..4 levels. Decoding from few
+# levels rewards an encoder whose z sits on the level-1 code vectors (then levels 2-4
+# carry almost nothing); weighting the full rate keeps the residual levels in use while
+# every prefix still decodes. Measured at 1k steps on validation: (0.15, 0.2, 0.25, 0.4)
+# with commitment 0.25 on every level gave L4 - L1 = 0.78 dB, these with 0.05 on the
+# full-rate z_q 0.94-0.96 dB.
+LEVEL_WEIGHTS = (0.1, 0.1, 0.1, 0.7)
+
+
+def level_weights(text, levels):
+    """Sampling weights of L = 1..levels from "w1,w2,..." (None: LEVEL_WEIGHTS)."""
+    values = LEVEL_WEIGHTS[:levels] if not text else [float(v) for v in text.split(",")]
+    if len(values) != levels or min(values) < 0 or sum(values) <= 0:
+        raise ValueError(f"--level-weights needs {levels} non-negative weights with a "
+                         f"positive sum, got {text!r}")
+    return torch.tensor(values, dtype=torch.float)
 
 
 def resolve_device(name):
@@ -160,7 +173,7 @@ def train_stage1(args):
             print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
 
     encoder, decoder = _ddp(codec.encoder, device), _ddp(codec.decoder, device)
-    level_probs = torch.tensor(LEVEL_WEIGHTS[:cfg.levels])
+    level_probs = level_weights(args.level_weights, cfg.levels)
     log = open(os.path.join(args.out, "log_stage1.jsonl"), "a")
     progress = Progress(args.steps, step)
     stop = StopRule(args)
@@ -180,9 +193,11 @@ def train_stage1(args):
             x_hat = decoder(z_st).float()
             l1 = (x_hat - x).abs().mean()
             perceptual = lpips(x_hat, x, normalize=True).mean()
-        # Per level and head: each residual stays close to its code vector. Tying only
-        # z to the full-rate z_q let z drift away from the codebooks and diverge.
-        commitment = qlosses["commitment"].sum()
+        # 'final' ties z to the full-rate z_q only (its gradient is the last residual);
+        # 'all' also ties z to every coarser z_q, which pulls z onto the level-1 code
+        # vectors and starves the residual levels.
+        commitment = (qlosses["commitment"][-1].sum() if args.commitment_levels == "final"
+                      else qlosses["commitment"].sum())
         loss = l1 + args.lpips_weight * perceptual + args.commitment * commitment
         optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):

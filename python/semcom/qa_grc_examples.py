@@ -68,27 +68,48 @@ class qa_grc_examples(gr_unittest.TestCase):
         self.assertLess(int(sent.max()), 8)
         np.testing.assert_array_equal(received, sent)
 
-    def test_image_loopback_runs_headless_to_the_end(self):
+    def image_case(self, name, seed, shape, levels):
+        """A random test image, shipped-shape test weights, and the noiseless decoded image."""
         from PIL import Image
         from qa_image_blocks import make_weights
         from semcom_codec.codec import load_codec
         from semcom_codec.images import load_image
 
-        script = self.compile("loopback_awgn.grc")
         weights = make_weights(self.dir)
-        image = os.path.join(self.dir, "small.png")
-        rng = np.random.default_rng(3)
-        Image.fromarray(rng.integers(0, 256, (30, 41, 3), dtype=np.uint8)).save(image)
-        out = os.path.join(self.dir, "received")
-        result = subprocess.run(
-            [sys.executable, script, "--image", image, "--weights", weights, "--esn0-db", "60",
-             "--levels", "2", "--out-dir", out], capture_output=True, text=True, timeout=300)
-        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        received = load_image(os.path.join(out, "frame_000000.png"))
+        image = os.path.join(self.dir, name)
+        rng = np.random.default_rng(seed)
+        Image.fromarray(rng.integers(0, 256, shape + (3,), dtype=np.uint8)).save(image)
         codec = load_codec(weights)
-        indices, size = codec.encode_image(load_image(image), 2)
-        expected = codec.decode_image(indices, size)
+        indices, size = codec.encode_image(load_image(image), levels)
+        return image, weights, codec.decode_image(indices, size)
+
+    def run_image_flowgraph(self, script, out, args):
+        from semcom_codec.images import load_image
+
+        result = subprocess.run([sys.executable, script, "--out-dir", out] + args,
+                                capture_output=True, text=True, timeout=300)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return load_image(os.path.join(out, "frame_000000.png"))
+
+    def test_image_loopback_runs_headless_to_the_end(self):
+        script = self.compile("loopback_awgn.grc")
+        image, weights, expected = self.image_case("small.png", 3, (30, 41), 2)
+        received = self.run_image_flowgraph(
+            script, os.path.join(self.dir, "received"),
+            ["--image", image, "--weights", weights, "--esn0-db", "60", "--levels", "2"])
         np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)  # 8-bit PNG
+
+    def test_fading_loopback_runs_headless_to_the_end(self):
+        script = self.compile("loopback_fading.grc")
+        image, weights, expected = self.image_case("small_fading.png", 4, (24, 33), 3)
+        for fading, k_factor, esn0_db in (("rician", "1e6", "60"), ("rayleigh", "1", "15")):
+            received = self.run_image_flowgraph(
+                script, os.path.join(self.dir, f"received_{fading}"),
+                ["--image", image, "--weights", weights, "--esn0-db", esn0_db, "--levels", "3",
+                 "--fading", fading, "--k-factor", k_factor, "--block-length", "16"])
+            self.assertEqual(received.shape, expected.shape)
+            if fading == "rician":  # K -> infinity at 60 dB: the noiseless image
+                np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)
 
     def test_index_loopback_error_rate_matches_theory(self):
         script = self.compile("index_loopback.grc")
