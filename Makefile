@@ -3,6 +3,7 @@
 #   make test       the same set-up, then every test (ctest: C++ blocks + Python QA; pytest: codec)
 #   make bench-phy  throughput of the index mapper/demappers against GNU Radio's stock blocks
 #   make bench-header  frame header success over AWGN at -5 dB and above
+#   make bench-stream  N Kodak images through the loopback flowgraph: images/s, symbols/s
 # Every step is idempotent: a second run only checks and rebuilds what changed.
 
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ DEB_PACKAGES := gnuradio gnuradio-dev libvolk2-dev pybind11-dev python3-pybind11
                 python3-venv python3-matplotlib python3-scipy python3-pil
 STAMPS := $(VENV)/.stamps
 
-.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header clean
+.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-stream clean
 
 all: build
 
@@ -72,6 +73,11 @@ bench-phy: build
 
 bench-header: build
 	$(PY) benchmarks/bench_header.py
+
+# N images (default 8; make bench-stream N=24) through image source -> mapper -> AWGN -> sink
+N ?= 8
+bench-stream: build
+	$(PY) benchmarks/bench_stream.py --images $(N)
 
 clean:
 	rm -rf $(BUILD)

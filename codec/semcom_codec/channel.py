@@ -178,3 +178,45 @@ class IndexChannel(nn.Module):
     def extra_repr(self):
         return (f"order={self.order}, kind={self.kind!r}, esn0_db={self.esn0_db}, "
                 f"output={self.output!r}")
+
+
+class Realisation:
+    """One draw of a channel (unit noise and fading gains) for up to ``length`` symbols.
+
+    The evaluation gives every scheme the same draw at a given SNR and seed: a scheme that
+    sends K symbols meets the first K noise samples and gains, so schemes differ only in
+    what they do with the same channel.
+    """
+
+    def __init__(self, length, kind="awgn", seed=0, k_factor=1.0, block_length=1):
+        if kind not in ("awgn",) + FADING_KINDS:
+            raise ValueError(f"channel kind must be 'awgn' or one of {FADING_KINDS}, got {kind!r}")
+        gen = torch.Generator().manual_seed(int(seed))
+        self.kind = kind
+        self.length = int(length)
+        like = torch.empty(0, dtype=torch.complex64)
+        self.noise = _complex_normal((self.length,), 1.0, like, gen)
+        self.gains = (None if kind == "awgn" else
+                      fading_gains((self.length,), kind, k_factor, block_length, gen))
+
+    def power(self, count, offset=0):
+        """|h|^2 of ``count`` symbols from ``offset`` (ones for AWGN)."""
+        if self.gains is None:
+            return torch.ones(count)
+        h = self.gains[offset:offset + count]
+        return h.real ** 2 + h.imag ** 2
+
+    def apply(self, symbols, esn0_db, offset=0):
+        """(equalised symbols, per-symbol N0 [K]) for symbols [K] sent from symbol
+        ``offset`` of the burst, at Es/N0 ``esn0_db``."""
+        count = symbols.shape[-1]
+        end = offset + count
+        if end > self.length:
+            raise ValueError(f"symbols {offset}..{end} exceed the realisation's {self.length}")
+        n0 = esn0_db_to_noise_var(esn0_db)
+        w = self.noise[offset:end] * math.sqrt(n0)
+        if self.gains is None:
+            return symbols + w, torch.full((count,), n0)
+        h = self.gains[offset:end]
+        power = torch.clamp(self.power(count, offset), min=torch.finfo(torch.float32).tiny)
+        return (h * symbols + w) * torch.conj(h) / power, n0 / power

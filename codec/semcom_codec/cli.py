@@ -90,6 +90,35 @@ def _add_evaluate_parser(sub):
     p.set_defaults(func=_cmd_evaluate)
 
 
+def _cmd_eval(args):
+    from . import sweep
+
+    return sweep.run_cli(args)
+
+
+def _add_eval_parser(sub):
+    p = sub.add_parser("eval", help="MOC-RVQ vs JPEG / BPG over LDPC + 64-QAM: sweep, "
+                                    "tables, Fig. 3 / Fig. 4 plots, RESULTS.md")
+    p.add_argument("--weights", help="codec weight file (default: the shipped small model)")
+    p.add_argument("--data", default="../shared/data/kodak", help="image folder")
+    p.add_argument("--snr", default="", help="comma-separated Es/N0 dB (default -5,0,...,30)")
+    p.add_argument("--levels", default="1,2,3,4", help="comma-separated levels L")
+    p.add_argument("--schemes", default="",
+                   help="comma-separated schemes (default: Fig. 3 at every level, the "
+                        "ablation and soft demapping at L4)")
+    p.add_argument("--channel", default="awgn", choices=["awgn", "rayleigh", "rician"])
+    p.add_argument("--k-factor", type=float, default=1.0, help="Rician K (linear)")
+    p.add_argument("--block-length", type=int, default=1, help="symbols per fading block")
+    p.add_argument("--images", type=int, default=0, help="use only the first N images")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run: first 2 images, Es/N0 0, 10, 20 dB")
+    p.add_argument("--out", default="runs/eval", help="run folder (resumable)")
+    p.add_argument("--markdown", help="write the report here (e.g. docs/RESULTS.md)")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_eval)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="semcom",
@@ -100,6 +129,7 @@ def build_parser():
     p.set_defaults(func=_cmd_version)
     _add_train_parser(sub)
     _add_evaluate_parser(sub)
+    _add_eval_parser(sub)
     return parser
 
 

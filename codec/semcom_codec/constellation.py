@@ -122,6 +122,17 @@ def hard_demap(symbols, order=8):
     return gray(p).to(torch.uint8)
 
 
+def _axis_noise_var(noise_var, axis):
+    """N0 as float64: a scalar, or per-symbol [..., K] repeated per axis to [..., 2K]."""
+    n0 = torch.as_tensor(noise_var, dtype=torch.float64, device=axis.device)
+    if not bool(torch.all(torch.isfinite(n0) & (n0 > 0))):
+        raise ValueError(f"noise variance N0 must be positive and finite, got {noise_var!r}")
+    if n0.ndim > 0:
+        n0 = torch.broadcast_to(n0, axis.shape[:-1] + (axis.shape[-1] // 2,))
+        n0 = n0.repeat_interleave(2, dim=-1)
+    return n0
+
+
 def soft_demap(symbols, noise_var, order=8):
     """Per-axis posteriors p(k|y) over index labels: complex [..., K] -> float [..., 2K, N].
 
@@ -133,18 +144,51 @@ def soft_demap(symbols, noise_var, order=8):
     order = _check_order(order)
     axis = _axes(symbols)
     out_dtype = axis.dtype
-    n0 = torch.as_tensor(noise_var, dtype=torch.float64, device=axis.device)
-    if not bool(torch.all(torch.isfinite(n0) & (n0 > 0))):
-        raise ValueError(f"noise variance N0 must be positive and finite, got {noise_var!r}")
-    if n0.ndim > 0:
-        # Per-symbol N0 [..., K] -> per-axis [..., 2K].
-        n0 = torch.broadcast_to(n0, axis.shape[:-1] + (axis.shape[-1] // 2,))
-        n0 = n0.repeat_interleave(2, dim=-1)
+    n0 = _axis_noise_var(noise_var, axis)
     n0 = n0.unsqueeze(-1) if n0.ndim > 0 else n0
     amp = label_amplitudes(order, torch.float64).to(axis.device)
     y = axis.to(torch.float64).unsqueeze(-1)
     loglik = -((y - amp) ** 2) / n0
     return torch.softmax(loglik, dim=-1).to(out_dtype)
+
+
+def bits_to_indices(bits, order=8):
+    """Bits [..., B] (0/1, most significant first) -> index labels [..., B / log2 N].
+
+    The bit-level view of the same constellation, for the classical baselines: each group
+    of log2(N) bits is one axis label, so an N^2-QAM symbol carries 2 log2(N) bits.
+    """
+    order = _check_order(order)
+    width = int(math.log2(order))
+    b = _as_tensor(bits).long()
+    if b.shape[-1] % width:
+        raise ValueError(f"{b.shape[-1]} bits do not fill whole {width}-bit indices")
+    weights = 2 ** torch.arange(width - 1, -1, -1, device=b.device)
+    return (b.reshape(*b.shape[:-1], -1, width) * weights).sum(-1)
+
+
+def bit_llrs(symbols, noise_var, order=8):
+    """Max-log bit LLRs log P(b=0)/P(b=1): complex [..., K] -> float32 [..., 2K log2 N].
+
+    Per axis and bit: (min over labels with the bit 1 of (y - a)^2 - min over labels with
+    the bit 0) / N0, N0 the complex noise variance per symbol (a float, or per symbol
+    [..., K] after fading equalisation). Bits come out in ``bits_to_indices`` order.
+    """
+    order = _check_order(order)
+    width = int(math.log2(order))
+    axis = _axes(symbols).to(torch.float64)
+    n0 = _axis_noise_var(noise_var, axis)
+    amp = label_amplitudes(order, torch.float64).to(axis.device)
+    dist = (axis.unsqueeze(-1) - amp) ** 2                            # [..., 2K, N]
+    labels = torch.arange(order, device=axis.device)
+    llrs = []
+    for j in range(width - 1, -1, -1):
+        one = ((labels >> j) & 1).bool()
+        d1 = dist[..., one].min(-1).values
+        d0 = dist[..., ~one].min(-1).values
+        llrs.append((d1 - d0) / n0)
+    out = torch.stack(llrs, dim=-1)                                   # [..., 2K, width]
+    return out.reshape(*out.shape[:-2], -1).to(torch.float32)
 
 
 class GrayQAM:

@@ -9,8 +9,7 @@ with the exponents of the paper; negative contrast-structure terms are clipped t
 """
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+from scipy import ndimage
 
 from .images import to_uint8
 
@@ -21,28 +20,27 @@ C2 = (0.03 * 255.0) ** 2
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
-def _as_tensor(image):
-    """HWC float in 0..1 -> [1, C, H, W] float64 in 0..255 after 8-bit quantisation."""
+def _as_array(image):
+    """HWC float in 0..1 -> [C, H, W] float64 in 0..255 after 8-bit quantisation."""
     array = to_uint8(np.asarray(image, dtype=np.float32)).astype(np.float64)
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3:
         raise ValueError(f"expected an HWC image, got shape {array.shape}")
-    return torch.from_numpy(array).permute(2, 0, 1)[None].contiguous()
+    return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
-def _gaussian_window(channels):
-    x = torch.arange(WINDOW, dtype=torch.float64) - (WINDOW - 1) / 2
-    g = torch.exp(-x ** 2 / (2 * SIGMA ** 2))
-    g = g / g.sum()
-    return g.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)  # separable, one per channel
+def _gaussian_window():
+    x = np.arange(WINDOW, dtype=np.float64) - (WINDOW - 1) / 2
+    g = np.exp(-x ** 2 / (2 * SIGMA ** 2))
+    return g / g.sum()
 
 
 def _filter(x, window):
-    """'valid' Gaussian filtering of every channel of [1, C, H, W]."""
-    c = x.shape[1]
-    x = F.conv2d(x, window, groups=c)
-    return F.conv2d(x, window.transpose(2, 3), groups=c)
+    """'valid' separable Gaussian filtering of every channel of [C, H, W]."""
+    r = WINDOW // 2
+    x = ndimage.correlate1d(x, window, axis=2, mode="constant")[:, :, r:-r]
+    return ndimage.correlate1d(x, window, axis=1, mode="constant")[:, r:-r, :]
 
 
 def _ssim_terms(a, b):
@@ -50,21 +48,28 @@ def _ssim_terms(a, b):
     if min(a.shape[-2:]) < WINDOW:
         raise ValueError(f"images of {tuple(a.shape[-2:])} are smaller than the "
                          f"{WINDOW}x{WINDOW} SSIM window")
-    window = _gaussian_window(a.shape[1])
+    window = _gaussian_window()
     mu_a, mu_b = _filter(a, window), _filter(b, window)
     var_a = _filter(a * a, window) - mu_a ** 2
     var_b = _filter(b * b, window) - mu_b ** 2
     cov = _filter(a * b, window) - mu_a * mu_b
     cs = (2 * cov + C2) / (var_a + var_b + C2)
     luminance = (2 * mu_a * mu_b + C1) / (mu_a ** 2 + mu_b ** 2 + C1)
-    return (luminance * cs).mean(dim=(0, 2, 3)), cs.mean(dim=(0, 2, 3))
+    return (luminance * cs).mean(axis=(1, 2)), cs.mean(axis=(1, 2))
 
 
 def _pair(reference, test):
-    a, b = _as_tensor(reference), _as_tensor(test)
+    a, b = _as_array(reference), _as_array(test)
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: {tuple(np.shape(reference))} vs {tuple(np.shape(test))}")
     return a, b
+
+
+def _halve(x):
+    """2x2 average pooling of [C, H, W] (an odd last row or column is dropped)."""
+    c, h, w = x.shape
+    x = x[:, :h - h % 2, :w - w % 2]
+    return x.reshape(c, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
 
 
 def ssim(reference, test):
@@ -75,18 +80,26 @@ def ssim(reference, test):
 
 def ms_ssim(reference, test):
     """Five-scale MS-SSIM averaged over the RGB channels; needs sides >= 176 pixels."""
+    return ssim_and_ms_ssim(reference, test)[1]
+
+
+def ssim_and_ms_ssim(reference, test):
+    """(SSIM, MS-SSIM) in one pass: MS-SSIM's first scale already holds the SSIM map."""
     a, b = _pair(reference, test)
     need = WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
     if min(a.shape[-2:]) < need:
         raise ValueError(f"MS-SSIM needs sides of at least {need} pixels, got "
                          f"{tuple(a.shape[-2:])}")
-    weights = torch.tensor(MS_SSIM_WEIGHTS, dtype=torch.float64)
     terms = []
+    single = None
     for scale in range(len(MS_SSIM_WEIGHTS)):
         full, cs = _ssim_terms(a, b)
+        if scale == 0:
+            single = float(full.mean())
         last = scale == len(MS_SSIM_WEIGHTS) - 1
-        terms.append(torch.clamp(full if last else cs, min=0.0))
+        terms.append(np.clip(full if last else cs, 0.0, None))
         if not last:
-            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
-    stacked = torch.stack(terms)  # [scales, C]
-    return float(torch.prod(stacked ** weights[:, None], dim=0).mean())
+            a, b = _halve(a), _halve(b)
+    stacked = np.stack(terms)  # [scales, C]
+    weights = np.asarray(MS_SSIM_WEIGHTS)[:, None]
+    return single, float(np.prod(stacked ** weights, axis=0).mean())

@@ -23,6 +23,16 @@ def tiny_codec():
     return codec.eval()
 
 
+def saved_tiny_codec(folder):
+    """A tiny reordered codec with an (untrained) NRB, saved as a weight file."""
+    codec = tiny_codec()
+    perms = reorder_mocrvq(codec.quantizer)
+    codec.nrb = NoiseReductionBlock(codec.cfg)
+    weights = folder / "codec.pt"
+    save_codec(codec, weights, extra={"reorder_permutations": perms.tolist()})
+    return weights
+
+
 def test_unreordered_view_is_the_stage1_codec():
     stage1 = tiny_codec()
     codec = copy.deepcopy(stage1)
@@ -37,11 +47,7 @@ def test_unreordered_view_is_the_stage1_codec():
 
 
 def test_evaluate_command_writes_tables(tmp_path):
-    codec = tiny_codec()
-    perms = reorder_mocrvq(codec.quantizer)
-    codec.nrb = NoiseReductionBlock(codec.cfg)
-    weights = tmp_path / "codec.pt"
-    save_codec(codec, weights, extra={"reorder_permutations": perms.tolist()})
+    weights = saved_tiny_codec(tmp_path)
     folder = tmp_path / "images"
     folder.mkdir()
     rng = np.random.default_rng(0)

@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage
 
 from semcom_codec.images import to_uint8
-from semcom_codec.metrics import ms_ssim, ssim
+from semcom_codec.metrics import ms_ssim, ssim, ssim_and_ms_ssim
 
 
 def reference_ssim_channel(a, b):
@@ -81,3 +81,10 @@ def test_bad_shapes_are_named():
         ssim(ref[:8, :8], test[:8, :8])
     with pytest.raises(ValueError, match="at least 176 pixels"):
         ms_ssim(ref[:100], test[:100])
+
+
+def test_ssim_and_ms_ssim_in_one_pass_equal_the_separate_ones():
+    rng = np.random.default_rng(9)
+    ref = rng.random((180, 190, 3))
+    test = np.clip(ref + rng.normal(0, 0.1, ref.shape), 0, 1)
+    assert ssim_and_ms_ssim(ref, test) == (ssim(ref, test), ms_ssim(ref, test))

@@ -5,6 +5,7 @@
 """Image sink: finds frames in received symbols, decodes them with the NRB + decoder."""
 
 import os
+import time
 
 import numpy as np
 import pmt
@@ -28,7 +29,8 @@ class image_sink(gr.sync_block):
     NRB and requantization run if enabled; the decoder writes frame_NNNNNN.png into
     ``output_dir``. A frame cut short (the next sync arrives early, or the stream ends)
     is decoded from what arrived, missing indices counting as unknown, and marked
-    truncated. One message per image leaves on port "image".
+    truncated. One PDU per image leaves on port "image": the result dictionary (without
+    the image) and the decoded RGB pixels as bytes, row-major.
     """
 
     def __init__(self, weights="", demapping="hard", noise_var=0.1, noise_reduction=True,
@@ -63,6 +65,7 @@ class image_sink(gr.sync_block):
         self.header = None           # header of the frame whose payload is arriving
         self.searched = 0            # payload symbols already searched for an early sync
         self.results = []            # one dict per decoded image
+        self.decode_seconds = 0.0    # time in NRB + requantization + decoder, for benchmarks
         self.bad_headers = 0
         self.message_port_register_out(pmt.intern("image"))
 
@@ -169,8 +172,10 @@ class image_sink(gr.sync_block):
             received = post[:n].reshape(*shape, order)
         else:
             received = self.pam.hard_demap(symbols)[:n].reshape(shape)
+        start = time.perf_counter()
         image = self.codec.decode_image(received, (header.height, header.width),
                                         self.noise_reduction, self.requantize)
+        self.decode_seconds += time.perf_counter() - start
         result = {"frame": header.frame, "levels": header.levels, "height": header.height,
                   "width": header.width, "symbols": framing.frame_symbols(header),
                   "payload_symbols": (n + 1) // 2,
@@ -195,7 +200,10 @@ class image_sink(gr.sync_block):
         for key, value in result.items():
             if key != "image":
                 meta = pmt.dict_add(meta, pmt.intern(key), pmt.to_pmt(value))
-        self.message_port_pub(pmt.intern("image"), meta)
+        from semcom_codec.images import to_uint8
+
+        pixels = pmt.init_u8vector(image.size, to_uint8(image).ravel())
+        self.message_port_pub(pmt.intern("image"), pmt.cons(meta, pixels))
         if truncated:
             self.logger.warn(f"frame {header.frame} was cut short: decoded from "
                              f"{len(symbols)} of {(n + 1) // 2} payload symbols")

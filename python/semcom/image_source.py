@@ -7,6 +7,7 @@
 import glob
 import os
 import queue
+import time
 
 import numpy as np
 import pmt
@@ -55,7 +56,9 @@ class image_source(gr.sync_block):
     stream tag "semcom_frame" marks each frame start. With ``repeat`` the file list is
     sent again and again. Without ``repeat`` the stream ends after the listed images,
     unless ``wait_for_messages`` (the default when no images are listed) keeps it open
-    for messages. The model loads once; each image is encoded once, whole.
+    for messages. The model loads once; each image is encoded once, whole. Each sent
+    image is also published on port "sent" as a PDU: metadata (frame, levels, height,
+    width, source) and the RGB pixels as bytes, row-major.
     """
 
     def __init__(self, images=(), weights="", levels=4, device="auto", repeat=False,
@@ -83,8 +86,10 @@ class image_source(gr.sync_block):
         self.pending = np.zeros(0, dtype=np.uint8)
         self.tail_sent = False
         self.frames_sent = 0
+        self.encode_seconds = 0.0  # time spent in the encoder + MOC-RVQ, for benchmarks
         self.message_port_register_in(pmt.intern("image"))
         self.set_msg_handler(pmt.intern("image"), self._on_message)
+        self.message_port_register_out(pmt.intern("sent"))
 
     def _on_message(self, msg):
         if pmt.is_pair(msg) and pmt.is_u8vector(pmt.cdr(msg)):
@@ -121,7 +126,9 @@ class image_source(gr.sync_block):
 
     def frame_for(self, image, frame):
         """The index bytes of frame number ``frame`` for an RGB float image [H, W, 3]."""
+        start = time.perf_counter()
         indices, (height, width) = self.codec.encode_image(image, self.levels)
+        self.encode_seconds += time.perf_counter() - start
         header = framing.FrameHeader(frame=frame & 0xFFFFFFFF, height=height,
                                      width=width, levels=self.levels,
                                      codec_id=self.codec_id, payload=indices.size)
@@ -136,8 +143,9 @@ class image_source(gr.sync_block):
         """Queues the next frame, or once at the end the idle tail; False if none."""
         item = self._next_image()
         if item is not None:
-            _, image = item
+            name, image = item
             self.pending = self.frame_for(image, self.frame)
+            self._announce(name, image)
             self.add_item_tag(0, self.nitems_written(0), pmt.intern("semcom_frame"),
                               pmt.from_long(self.frame))
             self.frame += 1
@@ -148,6 +156,18 @@ class image_source(gr.sync_block):
             self.tail_sent = True
             return True
         return False
+
+    def _announce(self, name, image):
+        """Publishes the sent image on port "sent" (for an image view or a logger)."""
+        from semcom_codec.images import to_uint8
+
+        meta = pmt.make_dict()
+        for key, value in (("frame", self.frame), ("levels", self.levels),
+                           ("height", image.shape[0]), ("width", image.shape[1]),
+                           ("source", name)):
+            meta = pmt.dict_add(meta, pmt.intern(key), pmt.to_pmt(value))
+        pixels = pmt.init_u8vector(image.size, to_uint8(image).ravel())
+        self.message_port_pub(pmt.intern("sent"), pmt.cons(meta, pixels))
 
     def work(self, input_items, output_items):
         out = output_items[0]

@@ -83,6 +83,47 @@ class qa_image_blocks(gr_unittest.TestCase):
             self.assertTrue(os.path.isfile(result["path"]))
             self.assertEqual((result["height"], result["width"]), image.shape[:2])
 
+    def test_sent_and_received_images_are_published_as_pdus(self):
+        from gnuradio.semcom.image_view import pdu_image
+        from semcom_codec.images import load_image, to_uint8
+
+        tb = gr.top_block()
+        src, snk = self.source(levels=2), self.sink()
+        sent, received = blocks.message_debug(), blocks.message_debug()
+        tb.connect(src, semcom.index_mapper(8), snk)
+        tb.msg_connect(src, "sent", sent, "store")
+        tb.msg_connect(snk, "image", received, "store")
+        tb.run()
+        self.assertEqual((sent.num_messages(), received.num_messages()), (2, 2))
+        for i, path in enumerate(self.images):
+            meta, pixels = pdu_image(sent.get_message(i))
+            self.assertEqual((meta["frame"], meta["levels"], meta["source"]), (i, 2, path))
+            np.testing.assert_array_equal(pixels, to_uint8(load_image(path)))
+            meta, pixels = pdu_image(received.get_message(i))
+            self.assertEqual((meta["frame"], meta["truncated"]), (i, False))
+            np.testing.assert_array_equal(pixels, to_uint8(snk.results[i]["image"]))
+
+    def test_grayscale_rgba_and_16_bit_png_go_through_as_rgb(self):
+        rng = np.random.default_rng(5)
+        paths = []
+        for name, array, mode in (
+                ("gray.png", rng.integers(0, 256, (19, 21), dtype=np.uint8), "L"),
+                ("rgba.png", rng.integers(0, 256, (13, 30, 4), dtype=np.uint8), "RGBA"),
+                ("deep.png", rng.integers(0, 65536, (17, 9), dtype=np.uint16), "I;16")):
+            path = os.path.join(self.dir, name)
+            image = Image.fromarray(array)
+            self.assertEqual(image.mode, mode)
+            image.save(path)
+            paths.append(path)
+        tb = gr.top_block()
+        src = semcom.image_source(paths, self.weights, 2, "cpu")
+        snk = self.sink()
+        tb.connect(src, semcom.index_mapper(8), snk)
+        tb.run()
+        self.assertEqual([r["image"].shape for r in snk.results],
+                         [(19, 21, 3), (13, 30, 3), (17, 9, 3)])
+        self.assertEqual(snk.bad_headers, 0)
+
     def test_soft_demapping_at_high_snr_matches_hard(self):
         _, hard = self.loopback(60)
         _, soft = self.loopback(60, demapping="soft", noise_var=1e-6)

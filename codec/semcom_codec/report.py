@@ -1,0 +1,181 @@
+"""Figures and the Markdown report of `semcom eval` (the paper's Fig. 3 and Fig. 4)."""
+
+import os
+from fractions import Fraction
+
+METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS"}
+# Which way is better, for "beats" statements.
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ms_ssim": True, "lpips": False}
+FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "jpeg-ldpc", "bpg-ldpc", "bpg-capacity")
+FIG4_SCHEMES = ("moc-rvq", "moc-rvq-no-nrb", "moc-rvq-no-reorder", "moc-rvq-no-reorder-no-nrb",
+                "moc-rvq-soft")
+# (line style, colour) per scheme, the same in every panel
+STYLES = {"moc-rvq": ("o-", "C0"), "moc-rvq-soft": ("o--", "C1"), "moc-rvq-no-nrb": ("s-", "C4"),
+          "moc-rvq-no-reorder": ("^-", "C5"), "moc-rvq-no-reorder-no-nrb": ("v-", "C6"),
+          "jpeg-ldpc": ("x:", "C7"), "bpg-ldpc": ("d-.", "C2"), "bpg-capacity": ("+--", "C3")}
+
+
+def _cbr(results, level):
+    """The level's channel bandwidth ratio as a fraction (symbols per image sample)."""
+    values = [r["cbr"] for r in results if r["levels"] == level]
+    return Fraction(sum(values) / len(values)).limit_denominator(1000)
+
+
+def _series(results, scheme, level, metric):
+    points = sorted((r["esn0_db"], r[metric]) for r in results
+                    if r["scheme"] == scheme and r["levels"] == level)
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def _label(results, scheme):
+    return next(r["label"] for r in results if r["scheme"] == scheme)
+
+
+def plot(results, out, stem="results"):
+    """Writes STEM_fig3_levels.png and STEM_fig4_ablation.png to ``out``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    levels = sorted({r["levels"] for r in results})
+    schemes = {r["scheme"] for r in results}
+    metrics = list(METRIC_LABELS)
+    fig, axes = plt.subplots(len(metrics), len(levels), figsize=(3.6 * len(levels), 2.8 * len(metrics)),
+                             squeeze=False)
+    for col, level in enumerate(levels):
+        for row, metric in enumerate(metrics):
+            ax = axes[row][col]
+            for scheme in FIG3_SCHEMES:
+                if scheme in schemes:
+                    x, y = _series(results, scheme, level, metric)
+                    if x:
+                        style, colour = STYLES[scheme]
+                        ax.plot(x, y, style, color=colour, label=_label(results, scheme), ms=4)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(f"L{level} (CBR {_cbr(results, level)})")
+            if row == len(metrics) - 1:
+                ax.set_xlabel("Es/N0 (dB)")
+            if col == 0:
+                ax.set_ylabel(METRIC_LABELS[metric])
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    path = os.path.join(out, f"{stem}_fig3_levels.png")
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    paths.append(path)
+
+    top = max(levels)
+    ablation = [s for s in FIG4_SCHEMES if s in schemes and _series(results, s, top, "psnr")[0]]
+    if len(ablation) > 1:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        for ax, metric in zip(axes, ("psnr", "lpips")):
+            for scheme in ablation:
+                x, y = _series(results, scheme, top, metric)
+                style, colour = STYLES[scheme]
+                ax.plot(x, y, style, color=colour, label=_label(results, scheme), ms=4)
+            ax.set_xlabel("Es/N0 (dB)")
+            ax.set_ylabel(METRIC_LABELS[metric])
+            ax.grid(alpha=0.3)
+        axes[0].set_title(f"Ablation at L{top}")
+        axes[1].legend(fontsize=8)
+        fig.tight_layout()
+        path = os.path.join(out, f"{stem}_fig4_ablation.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def summary_lines(results, reference="bpg-ldpc"):
+    """One line per level: where MOC-RVQ beats the reference in PSNR and LPIPS, where not."""
+    lines = []
+    for level in sorted({r["levels"] for r in results}):
+        ours = {r["esn0_db"]: r for r in results if r["scheme"] == "moc-rvq" and r["levels"] == level}
+        theirs = {r["esn0_db"]: r for r in results
+                  if r["scheme"] == reference and r["levels"] == level}
+        snrs = sorted(set(ours) & set(theirs))
+        if not snrs:
+            continue
+        parts = []
+        for metric in ("lpips", "psnr"):
+            better = HIGHER_IS_BETTER[metric]
+            wins = [s for s in snrs if (ours[s][metric] > theirs[s][metric]) == better
+                    and ours[s][metric] != theirs[s][metric]]
+            losses = [s for s in snrs if s not in wins]
+            name = METRIC_LABELS[metric].split(" ")[0]
+            if not wins:
+                text = f"{name}: behind at every SNR ({_list(losses)})"
+            else:
+                text = f"{name}: beats at {_list(wins)}"
+                if losses:
+                    text += f", not at {_list(losses)}"
+            parts.append(text)
+        lines.append(f"L{level}: MOC-RVQ vs {_label(results, reference)} - " + "; ".join(parts))
+    return lines
+
+
+def _list(snrs):
+    if not snrs:
+        return "no SNR"
+    return ", ".join(f"{s:g}" for s in snrs) + " dB"
+
+
+def markdown(results, meta, figures, doc_dir, csv_path=None):
+    """The report: command, model identity, wall time, summary, figures and tables."""
+    lines = ["# Results: MOC-RVQ against JPEG and BPG over LDPC + 64-QAM", "",
+             "Written by `semcom eval`; rerun it to reproduce every number here.", "",
+             f"- Command: `{meta['command']}`",
+             f"- Model: `{meta['weights']}`, sha256 `{meta['weights_sha256']}`",
+             f"- Data: {meta['images']} images from `{meta['folder']}`; channel "
+             f"{meta['channel']}" + (f" (K = {meta['k_factor']:g}, block length "
+                                     f"{meta['block_length']})" if meta['channel'] != "awgn" else "")
+             + f"; seed {meta['seed']}",
+             f"- Wall time: {meta['wall_seconds'] / 60:.1f} min for this run on "
+             f"{meta['threads']} threads; computing all points took "
+             f"{meta['point_seconds'] / 60:.1f} min (a rerun reuses the points in its run folder)"]
+    if csv_path:
+        lines.append(f"- Every figure below as a table: "
+                     f"[{os.path.basename(csv_path)}]({os.path.relpath(csv_path, doc_dir)})")
+    lines += ["",
+             "Every scheme sends, per image, the complex symbols MOC-RVQ sends at the same level "
+             "(CBR = L/96) and meets the same noise. JPEG and BPG (HEVC intra, 4:4:4, charged "
+             "for the HEVC bitstream) take the highest quality that fits the rate-1/2 LDPC "
+             "payload; BPG + capacity the highest that fits symbols x log2(1 + SNR) bits with "
+             "no errors. A bitstream with any residual error after LDPC decoding is a failed "
+             "image, scored as mid-grey.", "", "## Summary", ""]
+    lines += [f"- {line}" for line in summary_lines(results)]
+    lines += [""]
+    for path in figures:
+        rel = os.path.relpath(path, doc_dir)
+        lines += [f"![{os.path.basename(path)}]({rel})", ""]
+    levels = sorted({r["levels"] for r in results})
+    snrs = sorted({r["esn0_db"] for r in results})
+    for level in levels:
+        lines += [f"## L{level} (CBR {_cbr(results, level)})", ""]
+        schemes = [s for s in dict.fromkeys(r["scheme"] for r in results if r["levels"] == level)]
+        for metric in ("psnr", "ssim", "ms_ssim", "lpips"):
+            lines += [f"{METRIC_LABELS[metric]}:", "",
+                      "| scheme | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
+                      "| --- |" + " --- |" * len(snrs)]
+            for scheme in schemes:
+                cells = {r["esn0_db"]: r for r in results
+                         if r["scheme"] == scheme and r["levels"] == level}
+                fmt = "{:.2f}" if metric == "psnr" else "{:.4f}"
+                lines.append(f"| {_label(results, scheme)} | " + " | ".join(
+                    fmt.format(cells[s][metric]) if s in cells else "-" for s in snrs) + " |")
+            lines.append("")
+        cells = {r["esn0_db"]: r for r in results
+                 if r["scheme"] == "bpg-ldpc" and r["levels"] == level}
+        if cells:
+            lines += ["Share of images BPG + LDPC delivered: " + ", ".join(
+                f"{s:g} dB {cells[s]['delivered']:.2f}" for s in snrs if s in cells), ""]
+    return "\n".join(lines)

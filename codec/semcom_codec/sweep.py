@@ -1,0 +1,347 @@
+"""`semcom eval`: MOC-RVQ against JPEG / BPG over LDPC + 64-QAM on the same channel symbols.
+
+Protocol (DESIGN section 4): every scheme gets, per image and level L, the complex symbols
+MOC-RVQ sends at L levels. At a given seed an image meets one channel realisation (unit
+noise and fading gains, scaled to each SNR), shared by every scheme, so curves differ only
+by what the schemes do with the same channel. A classical bitstream that is not decoded
+without error gives a mid-grey image, scored as such.
+
+Results go to a run folder one (image, SNR) unit per line of ``points.jsonl``, so a rerun
+skips what is done; the averages go to ``results.json`` / ``results.csv``, the paper's
+Fig. 3 and Fig. 4 as PNG, and a Markdown report.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+
+import numpy as np
+import torch
+
+from . import coded_link, data, source_coding
+from .channel import Realisation, from_air_order
+from .codec import load_codec
+from .constellation import hard_demap, soft_demap
+from .evaluate import relabelled_codec_view, unreordered_indices
+from .images import load_image, psnr
+from .metrics import ssim_and_ms_ssim
+from .weights import file_sha256
+
+DEFAULT_SNRS = (-5, 0, 5, 10, 15, 20, 25, 30)
+QUICK_SNRS = (0, 10, 20)
+QUICK_IMAGES = 2
+GREY = 128 / 255.0
+
+# name: (label, reordered codebooks, NRB, demapping) of each MOC-RVQ variant
+MOC_SCHEMES = {
+    "moc-rvq": ("MOC-RVQ", True, True, "hard"),
+    "moc-rvq-soft": ("MOC-RVQ, soft demapping", True, True, "soft"),
+    "moc-rvq-no-nrb": ("MOC-RVQ w/o NRB", True, False, "hard"),
+    "moc-rvq-no-reorder": ("MOC-RVQ w/o reordering", False, True, "hard"),
+    "moc-rvq-no-reorder-no-nrb": ("MOC-RVQ w/o reordering, w/o NRB", False, False, "hard"),
+}
+CLASSICAL_SCHEMES = {
+    "jpeg-ldpc": "JPEG + LDPC",
+    "bpg-ldpc": "BPG + LDPC",
+    "bpg-capacity": "BPG + capacity",
+}
+LABELS = {**{k: v[0] for k, v in MOC_SCHEMES.items()}, **CLASSICAL_SCHEMES}
+# The default run: Fig. 3 (all levels) and the Fig. 4 ablation and soft demapping at L4.
+DEFAULT_SCHEMES = {
+    "moc-rvq": (1, 2, 3, 4),
+    "jpeg-ldpc": (1, 2, 3, 4),
+    "bpg-ldpc": (1, 2, 3, 4),
+    "bpg-capacity": (1, 2, 3, 4),
+    "moc-rvq-soft": (4,),
+    "moc-rvq-no-nrb": (4,),
+    "moc-rvq-no-reorder": (4,),
+    "moc-rvq-no-reorder-no-nrb": (4,),
+}
+METRICS = ("psnr", "ssim", "ms_ssim", "lpips")
+
+
+def parse_schemes(text, levels):
+    """{scheme: levels} from "a,b,..." (empty: the defaults), restricted to ``levels``."""
+    if not text:
+        chosen = dict(DEFAULT_SCHEMES)
+    else:
+        chosen = {}
+        for name in text.split(","):
+            if name not in LABELS:
+                raise ValueError(f"unknown scheme {name!r}; choose from {', '.join(LABELS)}")
+            chosen[name] = (1, 2, 3, 4)
+    out = {k: tuple(v for v in lv if v in levels) for k, lv in chosen.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+class Scorer:
+    """PSNR, SSIM, MS-SSIM and LPIPS of an image against one reference."""
+
+    def __init__(self, reference, lpips):
+        self.reference = reference
+        self.lpips = lpips
+        self.x = torch.from_numpy(reference).permute(2, 0, 1)[None].float()
+
+    def __call__(self, image):
+        image = np.asarray(image, dtype=np.float32)
+        y = torch.from_numpy(image).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            perceptual = float(self.lpips(y, self.x, normalize=True))
+        structural, multiscale = ssim_and_ms_ssim(self.reference, image)
+        return {"psnr": psnr(self.reference, image), "ssim": structural,
+                "ms_ssim": multiscale, "lpips": perceptual}
+
+
+class ImageCase:
+    """One test image: its MOC-RVQ indices, symbol budgets and classical coders."""
+
+    def __init__(self, path, index, codec, lpips, cache_dir):
+        self.path = path
+        self.index = index
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        self.image = load_image(path)
+        self.size = self.image.shape[:2]
+        self.scorer = Scorer(self.image, lpips)
+        x = torch.from_numpy(self.image).permute(2, 0, 1)[None]
+        self.indices = codec.encode(x)                      # [1, D, P, h, w]
+        per_level = int(np.prod(self.indices.shape[2:]))
+        # Symbols of L levels: two indices per symbol, an odd count padded by one.
+        self.symbols = {lv: -(-lv * per_level // 2) for lv in range(1, codec.cfg.levels + 1)}
+        key = hashlib.sha256(self.image.tobytes()).hexdigest()[:12]
+        self.key = f"{self.name}_{key}"
+        self.cache_dir = cache_dir
+        self._coders = {}
+        self._scores = {}
+
+    def coder(self, kind):
+        if kind not in self._coders:
+            coder = source_coding.JpegCoder() if kind == "jpeg" else source_coding.HevcCoder()
+            self._coders[kind] = source_coding.SourceCoder(coder, self.image, self.key,
+                                                           self.cache_dir)
+        return self._coders[kind]
+
+    def score_of(self, kind, quality):
+        """Scores of the classical reconstruction (None quality: the grey failure image)."""
+        key = (kind, quality)
+        if key not in self._scores:
+            if quality is None:
+                self._scores[key] = self.scorer(np.full_like(self.image, GREY))
+            else:
+                reconstruction = self.coder(kind).reconstruction(quality) / 255.0
+                self._scores[key] = self.scorer(reconstruction)
+        return self._scores[key]
+
+
+def _moc_received(indices, realisation, esn0_db, demapping, order):
+    """Indices [1, L, P, h, w] through the realisation: hard indices or posteriors."""
+    from .channel import IndexChannel
+
+    symbols = IndexChannel(order).modulate(indices)[0]
+    received, n0 = realisation.apply(symbols, esn0_db)
+    count = int(np.prod(indices.shape[1:]))
+    if demapping == "hard":
+        seq = hard_demap(received, order)[:count][None]
+    else:
+        seq = soft_demap(received, n0, order)[:count][None]
+    return from_air_order(seq, tuple(indices.shape))
+
+
+def run_unit(case, esn0_db, schemes, models, realisation, seed):
+    """All scheme rows of one image at one SNR."""
+    rows = []
+    for scheme, levels in schemes.items():
+        for level in levels:
+            row = {"image": case.name, "scheme": scheme, "levels": level, "esn0_db": esn0_db,
+                   "symbols": case.symbols[level],
+                   "cbr": case.symbols[level] / (3 * case.size[0] * case.size[1])}
+            if scheme in MOC_SCHEMES:
+                _, reordered, nrb, demapping = MOC_SCHEMES[scheme]
+                model, perms = models["reordered" if reordered else "unreordered"]
+                sent = case.indices[:, :level]
+                if not reordered:
+                    sent = unreordered_indices(sent, perms)
+                received = _moc_received(sent, realisation, esn0_db, demapping,
+                                         model.cfg.entries)
+                image = model.decode(received, size=case.size, noise_reduction=nrb)
+                row.update(case.scorer(image[0].permute(1, 2, 0).numpy()))
+                row["delivered"] = True
+            else:
+                kind = "jpeg" if scheme.startswith("jpeg") else "hevc"
+                if scheme == "bpg-capacity":
+                    budget = coded_link.capacity_bytes(
+                        esn0_db, realisation.power(case.symbols[level]))
+                else:
+                    budget = coded_link.payload_bytes_for(case.symbols[level])
+                quality = case.coder(kind).best_quality(budget)
+                delivered = quality is not None
+                if delivered and scheme != "bpg-capacity":
+                    payload = case.coder(kind).payload(quality)
+                    delivered, _ = coded_link.send_bitstream(
+                        payload, case.symbols[level], realisation, esn0_db,
+                        seed=seed * 1000 + case.index)
+                row.update(case.score_of(kind, quality if delivered else None))
+                row.update({"quality": quality, "budget_bytes": budget,
+                            "delivered": bool(delivered)})
+            rows.append(row)
+    return rows
+
+
+def _load_done(path):
+    """Points already computed, by (image, SNR, config). A line cut short by an interrupted
+    run is dropped and the file rewritten without it, so that appending stays clean."""
+    done, good, damaged = {}, [], False
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    unit = json.loads(line)
+                    done[(unit["image"], unit["esn0_db"], unit["config"])] = unit
+                    good.append(line if line.endswith("\n") else line + "\n")
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    damaged = True
+    if damaged:
+        with open(path, "w") as f:
+            f.writelines(good)
+    return done
+
+
+def aggregate(rows):
+    """Mean of every metric per (scheme, levels, SNR), with the delivered share."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["scheme"], r["levels"], r["esn0_db"]), []).append(r)
+    out = []
+    for (scheme, level, snr), members in sorted(groups.items()):
+        entry = {"scheme": scheme, "label": LABELS[scheme], "levels": level, "esn0_db": snr,
+                 "images": len(members), "symbols": float(np.mean([m["symbols"] for m in members])),
+                 "cbr": float(np.mean([m["cbr"] for m in members])),
+                 "delivered": float(np.mean([m["delivered"] for m in members]))}
+        for m in METRICS:
+            entry[m] = float(np.mean([r[m] for r in members]))
+        out.append(entry)
+    return out
+
+
+def _shown_path(path):
+    """A path as the report shows it: relative to the working folder when inside it."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else os.fspath(path)
+
+
+def run(args):
+    """The sweep; returns (aggregated rows, meta)."""
+    start = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from .lpips import LPIPS
+    from .weights import default_codec_weights
+
+    weights = args.weights or default_codec_weights()
+    snrs = QUICK_SNRS if args.quick and not args.snr else tuple(
+        float(s) for s in (args.snr or ",".join(map(str, DEFAULT_SNRS))).split(",") if s)
+    levels = tuple(int(v) for v in args.levels.split(","))
+    schemes = parse_schemes(args.schemes, levels)
+    files = data.image_files(args.data)
+    files = files[:args.images or (QUICK_IMAGES if args.quick else None)]
+    codec = load_codec(weights)
+    extra = torch.load(weights, map_location="cpu", weights_only=True).get("extra", {})
+    perms = torch.tensor(extra["reorder_permutations"]) if "reorder_permutations" in extra else None
+    if perms is None and any(s in MOC_SCHEMES and not MOC_SCHEMES[s][1] for s in schemes):
+        raise ValueError(f"{weights} holds no reordering permutations: the unreordered "
+                         f"ablation needs a model saved after codebook reordering")
+    models = {"reordered": (codec, None),
+              "unreordered": (relabelled_codec_view(codec, perms), perms) if perms is not None
+              else None}
+    lpips = LPIPS().eval()
+    os.makedirs(args.out, exist_ok=True)
+    cache_dir = os.path.join(args.out, "source_cache")
+    points_path = os.path.join(args.out, "points.jsonl")
+    sha = file_sha256(weights)
+    # A point is reused only for the same model, channel, seed and scheme set.
+    scheme_key = ";".join(f"{k}={','.join(map(str, v))}" for k, v in sorted(schemes.items()))
+    config = (f"{sha[:16]}:{args.channel}:k{args.k_factor}:b{args.block_length}:s{args.seed}:"
+              f"{scheme_key}")
+    done = _load_done(points_path)
+    rows = []
+    total = len(files) * len(snrs)
+    count = 0
+    point_seconds = 0.0  # compute time of every point, this run's and reused ones
+    with open(points_path, "a") as points:
+        for i, path in enumerate(files):
+            case = None
+            for snr in snrs:
+                count += 1
+                name = os.path.splitext(os.path.basename(path))[0]
+                key = (name, snr, config)
+                if key in done:
+                    rows += done[key]["rows"]
+                    point_seconds += done[key].get("seconds", 0.0)
+                    continue
+                began = time.perf_counter()
+                if case is None:
+                    case = ImageCase(path, i, codec, lpips, cache_dir)
+                    realisation = Realisation(max(case.symbols.values()), args.channel,
+                                              seed=args.seed * 100_003 + i,
+                                              k_factor=args.k_factor,
+                                              block_length=args.block_length)
+                unit = run_unit(case, snr, schemes, models, realisation, args.seed)
+                seconds = time.perf_counter() - began
+                point_seconds += seconds
+                points.write(json.dumps({"image": name, "esn0_db": snr, "config": config,
+                                         "seconds": seconds, "rows": unit}) + "\n")
+                points.flush()
+                rows += unit
+                elapsed = time.perf_counter() - start
+                print(f"\r{count}/{total} (image, SNR) points, {elapsed:.0f} s", end="",
+                      file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    meta = {"command": "semcom " + shlex.join(getattr(args, "argv", [])),
+            "weights": _shown_path(weights), "weights_sha256": sha, "images": len(files),
+            "folder": os.fspath(args.data), "channel": args.channel,
+            "k_factor": args.k_factor, "block_length": args.block_length, "seed": args.seed,
+            "snrs": list(snrs), "wall_seconds": time.perf_counter() - start,
+            "point_seconds": point_seconds,
+            "threads": torch.get_num_threads()}
+    return aggregate(rows), meta
+
+
+def write_outputs(results, meta, out, markdown=None):
+    """results.json / .csv and the figures in ``out``; with ``markdown``, the report, a
+    copy of the CSV and the figures go beside it (so that the report is self-contained)."""
+    from . import report
+
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    csv_paths = [os.path.join(out, "results.csv")]
+    doc_dir, stem = out, "results"
+    if markdown:
+        doc_dir = os.path.dirname(os.path.abspath(markdown))
+        os.makedirs(doc_dir, exist_ok=True)
+        stem = os.path.splitext(os.path.basename(markdown))[0].lower()
+        csv_paths.append(os.path.join(doc_dir, f"{stem}.csv"))
+    for path in csv_paths:
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(results[0].keys()))
+            writer.writeheader()
+            writer.writerows(results)
+    figures = report.plot(results, doc_dir, stem)
+    if markdown:
+        with open(markdown, "w") as f:
+            f.write(report.markdown(results, meta, figures, doc_dir, csv_paths[-1]))
+    return figures
+
+
+def run_cli(args):
+    results, meta = run(args)
+    figures = write_outputs(results, meta, args.out, args.markdown)
+    from .report import summary_lines
+
+    for line in summary_lines(results):
+        print(line)
+    print(f"results: {os.path.join(args.out, 'results.json')}, figures: {', '.join(figures)}; "
+          f"{meta['wall_seconds']:.0f} s")
+    return 0

@@ -1,0 +1,118 @@
+"""`semcom eval`: schemes on one channel, resume, outputs; the quick run CI does on Kodak."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from semcom_codec import cli, report, sweep
+from semcom_codec.codec import load_codec, save_codec
+from semcom_codec.images import load_image, psnr
+
+from test_evaluate import saved_tiny_codec
+
+KODAK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "kodak")
+
+
+@pytest.fixture
+def setup(tmp_path):
+    weights = saved_tiny_codec(tmp_path)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    y, x = np.mgrid[0:176, 0:184] / 20.0
+    for i in range(2):
+        image = np.stack([np.sin(x + i), np.cos(y), np.sin(x * y / 9)], -1) * 100 + 128
+        Image.fromarray(image.astype(np.uint8)).save(folder / f"k{i}.png")
+    return weights, folder, tmp_path
+
+
+def run(weights, folder, out, *extra):
+    return cli.main(["eval", "--weights", str(weights), "--data", str(folder), "--snr", "0,40",
+                     "--threads", "1", "--out", str(out), *extra])
+
+
+def test_schemes_share_the_channel_and_results_resume(setup):
+    weights, folder, tmp = setup
+    out, md = tmp / "run", tmp / "doc" / "RESULTS.md"
+    assert run(weights, folder, out, "--markdown", str(md)) == 0
+    results = json.loads((out / "results.json").read_text())
+    rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results["results"]}
+    assert len(rows) == 2 * (4 * 4 + 4)  # 2 SNRs x (4 schemes x 4 levels + 4 at L4)
+    codec = load_codec(weights)
+    # at 40 dB MOC-RVQ gets its indices back: the noiseless image, with or without NRB
+    # (the NRB output is requantized onto the same code vectors)
+    want = []
+    for name in ("k0", "k1"):
+        image = load_image(str(folder / f"{name}.png"))
+        indices, size = codec.encode_image(image, 4)
+        want.append(psnr(image, codec.decode_image(indices, size, noise_reduction=False)))
+    for scheme in ("moc-rvq-no-nrb", "moc-rvq-no-reorder-no-nrb"):
+        assert rows[(scheme, 4, 40.0)]["psnr"] == pytest.approx(np.mean(want), abs=1e-9)
+    # the classical schemes deliver everything at 40 dB and at most what capacity allows
+    for level in (1, 2, 3, 4):
+        assert rows[("bpg-capacity", level, 40.0)]["delivered"] == 1.0
+        assert rows[("bpg-ldpc", level, 40.0)]["delivered"] == 1.0
+        assert rows[("bpg-ldpc", level, 0.0)]["delivered"] == 0.0  # 3 bits/symbol at 0 dB
+        assert rows[("bpg-ldpc", level, 0.0)]["psnr"] < 12.0        # mid-grey
+    assert rows[("bpg-ldpc", 4, 40.0)]["psnr"] > rows[("bpg-ldpc", 1, 40.0)]["psnr"]
+    points = (out / "points.jsonl").read_text().splitlines()
+    assert len(points) == 4
+    text = md.read_text()
+    assert "sha256 `" in text and "- L4: MOC-RVQ vs BPG + LDPC" in text
+    assert (tmp / "doc" / "results_fig3_levels.png").exists()
+    assert (tmp / "doc" / "results_fig4_ablation.png").exists()
+    assert (tmp / "doc" / "results.csv").read_text().startswith("scheme,label,levels,")
+    # a rerun computes nothing; a line cut short by a crash is computed again
+    (out / "points.jsonl").write_text("\n".join(points[:3]) + "\n" + points[3][:40])
+    assert run(weights, folder, out) == 0
+    again = json.loads((out / "results.json").read_text())["results"]
+    assert again == results["results"]
+    lines = (out / "points.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and [json.loads(line)["esn0_db"] for line in lines] == [0, 40, 0, 40]
+
+
+def test_scheme_selection_and_errors(setup):
+    weights, folder, tmp = setup
+    assert sweep.parse_schemes("moc-rvq,bpg-ldpc", (2, 4)) == {"moc-rvq": (2, 4),
+                                                               "bpg-ldpc": (2, 4)}
+    assert sweep.parse_schemes("", (1,)) == {k: (1,) for k in
+                                             ("moc-rvq", "jpeg-ldpc", "bpg-ldpc", "bpg-capacity")}
+    with pytest.raises(ValueError, match="unknown scheme 'bpg'"):
+        sweep.parse_schemes("bpg", (1,))
+    codec = load_codec(weights)
+    plain = tmp / "plain.pt"
+    save_codec(codec, plain)
+    with pytest.raises(ValueError, match="no reordering permutations"):
+        run(plain, folder, tmp / "r2", "--schemes", "moc-rvq-no-reorder")
+    empty = tmp / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no PNG/JPEG/BMP images"):
+        run(weights, empty, tmp / "r3")
+
+
+def test_summary_says_where_moc_rvq_wins():
+    rows = [{"scheme": s, "label": sweep.LABELS[s], "levels": 1, "esn0_db": snr, "psnr": p,
+             "lpips": lp} for s, snr, p, lp in (("moc-rvq", 0.0, 20, 0.5), ("bpg-ldpc", 0.0, 12, 1.0),
+                                                ("moc-rvq", 20.0, 24, 0.3), ("bpg-ldpc", 20.0, 28, 0.2))]
+    (line,) = report.summary_lines(rows)
+    assert line == ("L1: MOC-RVQ vs BPG + LDPC - LPIPS: beats at 0 dB, not at 20 dB; "
+                    "PSNR: beats at 0 dB, not at 20 dB")
+
+
+@pytest.mark.skipif(not os.path.isdir(KODAK), reason="../shared/data/kodak is not there")
+def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
+    """What CI runs of the full sweep: 2 Kodak images, Es/N0 0, 10, 20 dB, every scheme."""
+    out = tmp_path / "quick"
+    assert cli.main(["eval", "--quick", "--data", KODAK, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert len(results) == 3 * (4 * 4 + 4)
+    assert all(np.isfinite(r[m]) for r in results for m in sweep.METRICS)
+    rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results}
+    for level in (1, 2, 3, 4):
+        # capacity is the classical upper bound; MOC-RVQ improves with SNR
+        for snr in (0.0, 10.0, 20.0):
+            assert rows[("bpg-capacity", level, snr)]["psnr"] >= rows[("bpg-ldpc", level, snr)]["psnr"]
+        assert rows[("moc-rvq", level, 20.0)]["psnr"] > rows[("moc-rvq", level, 0.0)]["psnr"]
+    assert rows[("bpg-ldpc", 4, 20.0)]["delivered"] == 1.0
