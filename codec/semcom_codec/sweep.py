@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import coded_link, data, source_coding
-from .channel import Realisation, from_air_order
+from .channel import IndexChannel, Realisation, from_air_order
 from .codec import load_codec
 from .constellation import hard_demap, soft_demap
 from .evaluate import relabelled_codec_view, unreordered_indices
@@ -138,8 +138,6 @@ class ImageCase:
 
 def _moc_received(indices, realisation, esn0_db, demapping, order):
     """Indices [1, L, P, h, w] through the realisation: hard indices or posteriors."""
-    from .channel import IndexChannel
-
     symbols = IndexChannel(order).modulate(indices)[0]
     received, n0 = realisation.apply(symbols, esn0_db)
     count = int(np.prod(indices.shape[1:]))

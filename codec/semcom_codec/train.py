@@ -127,26 +127,63 @@ def validate(codec, lpips, images, device, levels=(1, 4)):
     return out
 
 
-def _save_checkpoint(path, step, codec, optimizer, crops):
+def _save_checkpoint(path, step, codec, optimizer, crops, **extra_state):
+    """Everything --resume needs, written atomically (a crash never leaves half a file)."""
     state = {"step": step, "codec": codec.state_dict(), "config": codec.cfg.to_dict(),
              "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-             "crop_rng": crops.generator.get_state()}
+             "crop_rng": crops.generator.get_state(), **extra_state}
     tmp = f"{path}.tmp"
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def _start_run(args, checkpoint_name):
+    """Seeds, threads, device / process group and run folder of a training stage."""
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = distributed.setup(args.device)
+    os.makedirs(args.out, exist_ok=True)
+    return device, distributed.rank() == 0, os.path.join(args.out, checkpoint_name)
+
+
+def _restore(state, codec, optimizer, crops, args, main_process, ckpt_path):
+    """Loads a checkpoint's model, optimizer and random streams; returns its step."""
+    codec.load_state_dict(state["codec"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    step = state["step"]
+    crops.generator = _crop_generator(args, step)
+    if main_process:
+        crops.generator.set_state(state["crop_rng"])
+        print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+    return step
+
+
+def _stopped_early(main_process, codec, step):
+    """Ends a run cut short by --stop-at / --time-limit (its checkpoint is written)."""
+    if main_process:
+        print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
+    distributed.cleanup()
+    return codec
+
+
+def _finish(codec, main_process, path, extra, stage):
+    """Saves the trained codec (process 0, after checking all processes agree)."""
+    codec.eval()
+    distributed.assert_in_sync(codec)
+    if main_process:
+        save_codec(codec, path, extra=extra)
+        print(f"\n{stage} done: {path}", file=sys.stderr)
+    distributed.cleanup()
+    return codec
 
 
 def train_stage1(args):
     """L1 + LPIPS image loss, EMA codebooks with k-means init and restarts, commitment."""
     from .lpips import LPIPS
 
-    torch.manual_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = distributed.setup(args.device)
-    main_process = distributed.rank() == 0
-    os.makedirs(args.out, exist_ok=True)
-    ckpt_path = os.path.join(args.out, "checkpoint_stage1.pt")
+    device, main_process, ckpt_path = _start_run(args, "checkpoint_stage1.pt")
 
     cfg = get_config(args.config)
     codec = SemanticCodec(cfg).to(device).train()
@@ -163,14 +200,7 @@ def train_stage1(args):
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         if CodecConfig.from_dict(state["config"]).stage1_fields() != cfg.stage1_fields():
             raise ValueError(f"{ckpt_path} was trained with another configuration")
-        codec.load_state_dict(state["codec"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        step = state["step"]
-        crops.generator = _crop_generator(args, step)
-        if main_process:
-            crops.generator.set_state(state["crop_rng"])
-            print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
+        step = _restore(state, codec, optimizer, crops, args, main_process, ckpt_path)
 
     encoder, decoder = _ddp(codec.encoder, device), _ddp(codec.decoder, device)
     level_probs = level_weights(args.level_weights, cfg.levels)
@@ -233,19 +263,10 @@ def train_stage1(args):
                 save_codec(codec, os.path.join(args.out, f"codec_stage1_step{step}.pt"),
                            extra={"stage": 1, "steps": step})
         if stopping:
-            if main_process:
-                print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
-            distributed.cleanup()
-            return codec
+            return _stopped_early(main_process, codec, step)
 
-    codec.eval()
-    distributed.assert_in_sync(codec)
-    if main_process:
-        save_codec(codec, os.path.join(args.out, "codec_stage1.pt"),
-                   extra={"stage": 1, "steps": step})
-        print(f"\nstage 1 done: {os.path.join(args.out, 'codec_stage1.pt')}", file=sys.stderr)
-    distributed.cleanup()
-    return codec
+    return _finish(codec, main_process, os.path.join(args.out, "codec_stage1.pt"),
+                   {"stage": 1, "steps": step}, "stage 1")
 
 
 def train_stage2(args):
@@ -261,13 +282,7 @@ def train_stage2(args):
 
     if not args.init:
         raise ValueError("stage 2 needs --init, the stage-1 codec weights")
-    torch.manual_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = distributed.setup(args.device)
-    main_process = distributed.rank() == 0
-    os.makedirs(args.out, exist_ok=True)
-    ckpt_path = os.path.join(args.out, "checkpoint_stage2.pt")
+    device, main_process, ckpt_path = _start_run(args, "checkpoint_stage2.pt")
 
     codec = load_codec(args.init, device)
     if not codec.quantizer.initialized:
@@ -289,15 +304,9 @@ def train_stage2(args):
     step = 0
     if args.resume and os.path.exists(ckpt_path):
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        codec.load_state_dict(state["codec"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        step = state["step"]
-        crops.generator = _crop_generator(args, step)
+        step = _restore(state, codec, optimizer, crops, args, main_process, ckpt_path)
         if main_process:
-            crops.generator.set_state(state["crop_rng"])
             noise.set_state(state["noise_rng"])
-            print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
         else:
             noise.manual_seed(args.seed + 1 + 7919 * distributed.rank() + step)
 
@@ -337,25 +346,13 @@ def train_stage2(args):
         stopping = stop(step)
         if main_process and (step % args.checkpoint_every == 0 or step == args.steps
                              or stopping):
-            state = {"step": step, "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
-                     "torch_rng": torch.get_rng_state(), "crop_rng": crops.generator.get_state(),
-                     "noise_rng": noise.get_state()}
-            torch.save(state, f"{ckpt_path}.tmp")
-            os.replace(f"{ckpt_path}.tmp", ckpt_path)
+            _save_checkpoint(ckpt_path, step, codec, optimizer, crops,
+                             noise_rng=noise.get_state())
         if stopping:
-            if main_process:
-                print(f"\nstopped at step {step}; continue with --resume", file=sys.stderr)
-            distributed.cleanup()
-            return codec
+            return _stopped_early(main_process, codec, step)
 
-    codec.eval()
-    distributed.assert_in_sync(codec)
-    if main_process:
-        save_codec(codec, os.path.join(args.out, "codec.pt"),
-                   extra={"stage": 2, "steps": step,
-                          # new index of each stage-1 index, per level and head: lets the
-                          # evaluation rebuild the unreordered codec for the ablation
-                          "reorder_permutations": permutations.tolist()})
-        print(f"\nstage 2 done: {os.path.join(args.out, 'codec.pt')}", file=sys.stderr)
-    distributed.cleanup()
-    return codec
+    # new index of each stage-1 index, per level and head: lets the evaluation rebuild
+    # the unreordered codec for the ablation
+    return _finish(codec, main_process, os.path.join(args.out, "codec.pt"),
+                   {"stage": 2, "steps": step,
+                    "reorder_permutations": permutations.tolist()}, "stage 2")

@@ -62,6 +62,19 @@ def test_stage2_trains_only_the_nrb_and_records_reordering(image_folder, tmp_pat
                                stage1.quantizer.codebooks[d, p])
 
 
+def test_stage2_resume_is_exact(image_folder, tmp_path):
+    train("stage1", image_folder, tmp_path / "s1", 2)
+    init = ["--init", str(tmp_path / "s1" / "codec_stage1.pt")]
+    train("stage2", image_folder, tmp_path / "straight", 5, *init)
+    train("stage2", image_folder, tmp_path / "split", 5, *init, "--stop-at", "2")
+    assert not (tmp_path / "split" / "codec.pt").exists()
+    train("stage2", image_folder, tmp_path / "split", 5, *init, "--resume")
+    a = load_codec(tmp_path / "straight" / "codec.pt").nrb.state_dict()
+    b = load_codec(tmp_path / "split" / "codec.pt").nrb.state_dict()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
 def test_stage2_needs_init_and_cuda_needs_a_gpu(image_folder, tmp_path):
     with pytest.raises(ValueError, match="stage 2 needs --init"):
         train("stage2", image_folder, tmp_path / "x", 1)
