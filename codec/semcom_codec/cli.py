@@ -56,6 +56,10 @@ def _add_train_parser(sub):
     p.add_argument("--snr-max", type=float, default=30.0, help="stage 2: highest Es/N0 dB")
     p.add_argument("--soft-fraction", type=float, default=0.25,
                    help="stage 2: share of batches received as soft posteriors")
+    p.add_argument("--nrb-snr", choices=["on", "off"], default="on",
+                   help="stage 2: tell the NRB the Es/N0 ('off': the paper's NRB)")
+    p.add_argument("--snr-unknown", type=float, default=0.1,
+                   help="stage 2: share of samples whose NRB is told 'SNR unknown'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")

@@ -60,23 +60,26 @@ class SemanticCodec(nn.Module):
     # -- receiver ----------------------------------------------------------------------
 
     @torch.no_grad()
-    def received_latent(self, received, noise_reduction=True, requantize=True):
-        """z for the decoder from hard indices [B, L, P, h, w] or posteriors [..., N]."""
+    def received_latent(self, received, noise_reduction=True, requantize=True, esn0_db=None):
+        """z for the decoder from hard indices [B, L, P, h, w] or posteriors [..., N].
+
+        ``esn0_db`` (float, or [B]; None: unknown) tells an SNR-aware NRB the channel's
+        Es/N0."""
         if received.ndim == 6:
             z = self.quantizer.dequantize_soft(received.to(self.device))
         else:
             z = self.quantizer.dequantize(received.to(self.device))
         levels = received.shape[1]
         if noise_reduction and self.nrb is not None:
-            z = self.nrb(z, levels)
+            z = self.nrb(z, levels, esn0_db)
             if requantize:
                 _, z = self.quantizer.quantize(z, levels)
         return z
 
     @torch.no_grad()
-    def decode(self, received, size=None, noise_reduction=True, requantize=True):
+    def decode(self, received, size=None, noise_reduction=True, requantize=True, esn0_db=None):
         """Hard indices or posteriors -> images [B, 3, H, W] in 0..1, cropped to ``size``."""
-        z = self.received_latent(received, noise_reduction, requantize)
+        z = self.received_latent(received, noise_reduction, requantize, esn0_db)
         images = self.decoder(z).clamp(0.0, 1.0)
         if size is not None:
             images = images[..., :size[0], :size[1]]
@@ -90,10 +93,11 @@ class SemanticCodec(nn.Module):
         tensor = tensor.permute(2, 0, 1)[None]
         return self.encode(tensor, levels)[0].cpu().numpy(), tuple(image.shape[:2])
 
-    def decode_image(self, received, size, noise_reduction=True, requantize=True):
+    def decode_image(self, received, size, noise_reduction=True, requantize=True,
+                     esn0_db=None):
         """Indices [L, P, h, w] (or posteriors [L, P, h, w, N]) -> HWC float image."""
         received = torch.as_tensor(np.asarray(received))[None]
-        images = self.decode(received, size, noise_reduction, requantize)
+        images = self.decode(received, size, noise_reduction, requantize, esn0_db)
         return images[0].permute(1, 2, 0).cpu().numpy()
 
     # -- checks --------------------------------------------------------------------------

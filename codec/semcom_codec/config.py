@@ -27,6 +27,10 @@ class CodecConfig:
     nrb_layers: int = 2        # NRB Swin layer pairs (regular + shifted windows)
     nrb_heads: int = 4
     nrb_window: int = 8
+    # Es/N0 as an NRB input (an extension of the paper): without it the NRB cannot tell a
+    # clean latent from a noisy one and alters clean inputs. False in weight files that
+    # predate the field, so that they load unchanged.
+    nrb_snr_input: bool = False
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -53,13 +57,14 @@ class CodecConfig:
 
 CONFIGS = {
     # Trains on 2 CPU cores in under two hours.
-    "small": CodecConfig(),
+    "small": CodecConfig(nrb_snr_input=True),
     # For tests and smoke runs of the training commands only.
     "tiny": CodecConfig(name="tiny", n_q=8, stem_channels=8, body_channels=16,
-                        body_blocks=1, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4),
+                        body_blocks=1, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4,
+                        nrb_snr_input=True),
     # For a GPU: twice the width, deeper at 1/8.
     "large": CodecConfig(name="large", stem_channels=96, stem_blocks=2, body_channels=256,
-                         body_blocks=6, nrb_dim=128, nrb_layers=4),
+                         body_blocks=6, nrb_dim=128, nrb_layers=4, nrb_snr_input=True),
 }
 
 

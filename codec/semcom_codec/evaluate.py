@@ -102,7 +102,7 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
             else:
                 gen = torch.Generator(device=device).manual_seed(seed * 1000 + i)
                 received = channel(sent, float(snr), gen, output=output)
-            y = model.decode(received, size=x.shape[-2:], noise_reduction=nrb)
+            y = model.decode(received, size=x.shape[-2:], noise_reduction=nrb, esn0_db=snr)
             out = y[0].permute(1, 2, 0).cpu().numpy()
             sums[cond]["psnr"] += psnr(image, out)
             sums[cond]["lpips"] += float(lpips(y, x, normalize=True))

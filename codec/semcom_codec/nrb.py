@@ -105,6 +105,9 @@ class NoiseReductionBlock(nn.Module):
         self.window = window
         self.embed = nn.Linear(cfg.n_q, dim)
         self.level_embedding = nn.Embedding(cfg.levels, dim)
+        self.snr_input = bool(cfg.nrb_snr_input)
+        if self.snr_input:
+            self.snr_embedding = nn.Linear(2, dim)  # (scaled Es/N0, "unknown" flag)
         self.layers = nn.ModuleList(
             SwinLayer(dim, cfg.nrb_heads, window, shift=(window // 2) * (i % 2))
             for i in range(2 * cfg.nrb_layers))
@@ -113,16 +116,37 @@ class NoiseReductionBlock(nn.Module):
         nn.init.zeros_(self.out.weight)  # starts as the identity on z
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, z, levels):
+    def forward(self, z, levels, esn0_db=None):
+        """``esn0_db``: the channel's Es/N0 in dB, a float or one per image [B]; None or
+        NaN entries mean unknown. Ignored by an NRB built without ``nrb_snr_input``."""
         b, c, h, w = z.shape
         ph, pw = (-h) % self.window, (-w) % self.window
         x = F.pad(z, (0, pw, 0, ph), mode="replicate") if ph or pw else z
         x = self.embed(x.permute(0, 2, 3, 1))
         x = x + self.level_embedding.weight[levels - 1].view(1, 1, 1, -1)
+        if self.snr_input:
+            features = snr_features(esn0_db, b, z.device).to(x.dtype)
+            x = x + self.snr_embedding(features).view(b, 1, 1, -1)
         for layer in self.layers:
             x = layer(x)
         delta = self.out(self.norm(x)).permute(0, 3, 1, 2)[:, :, :h, :w]
         return z + delta
+
+
+def snr_features(esn0_db, batch, device):
+    """[B, 2]: Es/N0 scaled to about -1..1 over -5..30 dB (clamped to -10..40 dB), and 1 in
+    the second column where it is unknown (None or NaN)."""
+    if esn0_db is None:
+        snr = torch.full((batch,), float("nan"), device=device)
+    else:
+        snr = torch.as_tensor(esn0_db, dtype=torch.float32, device=device).reshape(-1)
+        snr = snr.expand(batch) if snr.numel() == 1 else snr
+        if snr.numel() != batch:
+            raise ValueError(f"esn0_db has {snr.numel()} values for a batch of {batch}")
+    unknown = torch.isnan(snr)
+    scaled = (torch.clamp(torch.nan_to_num(snr, nan=12.5), -10.0, 40.0) - 12.5) / 17.5
+    return torch.stack([torch.where(unknown, torch.zeros_like(scaled), scaled),
+                        unknown.float()], dim=1)
 
 
 def gram(z):

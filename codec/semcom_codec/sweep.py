@@ -164,7 +164,9 @@ def run_unit(case, esn0_db, schemes, models, realisation, seed):
                     sent = unreordered_indices(sent, perms)
                 received = _moc_received(sent, realisation, esn0_db, demapping,
                                          model.cfg.entries)
-                image = model.decode(received, size=case.size, noise_reduction=nrb)
+                # the receiver knows the (average) Es/N0, as a real one estimates it
+                image = model.decode(received, size=case.size, noise_reduction=nrb,
+                                     esn0_db=esn0_db)
                 row.update(case.scorer(image[0].permute(1, 2, 0).numpy()))
                 row["delivered"] = True
             else:

@@ -5,6 +5,7 @@ random generators), so a run can be split over sessions of a few hours or over
 10-minute GPU calls.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -291,6 +292,8 @@ def train_stage2(args):
     if named.stage1_fields() != codec.cfg.stage1_fields():
         raise ValueError(f"{args.init} is not a stage-1 model of configuration {args.config!r}")
     codec.cfg = codec.cfg.with_nrb_of(named)  # the NRB is sized by --config
+    if args.nrb_snr == "off":  # the paper's NRB, which is not told the SNR
+        codec.cfg = dataclasses.replace(codec.cfg, nrb_snr_input=False)
     permutations = reorder_mocrvq(codec.quantizer)
     codec.nrb = NoiseReductionBlock(codec.cfg).to(device)
     for module in (codec.encoder, codec.quantizer, codec.decoder):
@@ -328,7 +331,11 @@ def train_stage2(args):
             received = channel(indices, snr, noise, output="soft" if soft else "hard")
             z_hat = (codec.quantizer.dequantize_soft(received) if soft
                      else codec.quantizer.dequantize(received))
-        z_r = nrb(z_hat, levels)
+        told = snr
+        if codec.nrb.snr_input:  # some samples train the "SNR unknown" input
+            unknown = torch.rand(snr.shape, device=device, generator=noise) < args.snr_unknown
+            told = torch.where(unknown, torch.full_like(snr, float("nan")), snr)
+        z_r = nrb(z_hat, levels, told)
         loss = noise_reduction_loss(z_r, z_q)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,10 +1,14 @@
 """The Swin noise-reduction block: windows, shifted-window masks, identity at start, loss."""
 
+import dataclasses
+
+import pytest
 import torch
 
 from semcom_codec.config import CodecConfig
 from semcom_codec.nrb import (NoiseReductionBlock, gram, noise_reduction_loss,
-                              shifted_window_mask, window_merge, window_partition)
+                              shifted_window_mask, snr_features, window_merge,
+                              window_partition)
 
 CFG = CodecConfig(n_q=8, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4)
 
@@ -54,3 +58,33 @@ def test_gram_loss_reference():
     assert torch.equal(g, torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
     # Gram diff only at [0, 0]: (1 - 0)^2 / 4 entries; L2: 2 ones over 4 values, x 0.25
     assert noise_reduction_loss(z, torch.zeros_like(z)).item() == 0.25 + 0.25 * 0.5
+
+
+def test_snr_features_scale_clamp_and_mark_unknown():
+    f = snr_features(torch.tensor([-5.0, 30.0, 100.0, float("nan")]), 4, "cpu")
+    torch.testing.assert_close(f, torch.tensor([[-1.0, 0.0], [1.0, 0.0],
+                                                [27.5 / 17.5, 0.0], [0.0, 1.0]]))
+    torch.testing.assert_close(snr_features(None, 2, "cpu"), torch.tensor([[0.0, 1.0]] * 2))
+    torch.testing.assert_close(snr_features(12.5, 3, "cpu"), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="3 values for a batch of 2"):
+        snr_features(torch.zeros(3), 2, "cpu")
+
+
+def test_snr_aware_nrb_depends_on_the_snr_and_the_plain_one_does_not():
+    torch.manual_seed(0)
+    aware = NoiseReductionBlock(dataclasses.replace(CFG, nrb_snr_input=True))
+    plain = NoiseReductionBlock(CFG)
+    assert "snr_embedding.weight" in aware.state_dict()
+    assert not any(k.startswith("snr_") for k in plain.state_dict())
+    for nrb in (aware, plain):
+        torch.nn.init.normal_(nrb.out.weight, std=0.1)  # leave the identity start
+    z = torch.randn(2, 8, 8, 8)
+    with torch.no_grad():
+        low, high = aware(z, 2, 0.0), aware(z, 2, 30.0)
+        assert not torch.allclose(low, high)
+        # one SNR per image; NaN is the same as not telling
+        both = aware(z, 2, torch.tensor([0.0, 30.0]))
+        torch.testing.assert_close(both[0], low[0])
+        torch.testing.assert_close(both[1], high[1])
+        torch.testing.assert_close(aware(z, 2, float("nan")), aware(z, 2))
+        torch.testing.assert_close(plain(z, 2, 0.0), plain(z, 2, 30.0))

@@ -25,8 +25,9 @@ class image_sink(gr.sync_block):
     next sync). The payload is demapped hard, or soft as per-index posteriors for noise
     variance ``noise_var`` (the receiver then uses posterior-weighted code vectors), or
     with ``csi_input`` for the per-symbol variance on a second, float input (what
-    fading_channel's second output gives after equalisation); the
-    NRB and requantization run if enabled; the decoder writes frame_NNNNNN.png into
+    fading_channel's second output gives after equalisation); the NRB (told the Es/N0
+    that ``noise_var`` or the CSI input implies, when the model takes it) and
+    requantization run if enabled; the decoder writes frame_NNNNNN.png into
     ``output_dir``. A frame cut short (the next sync arrives early, or the stream ends)
     is decoded from what arrived, missing indices counting as unknown, and marked
     truncated. One PDU per image leaves on port "image": the result dictionary (without
@@ -154,6 +155,14 @@ class image_sink(gr.sync_block):
         if self.csi_input:
             self.noise_vars = self.noise_vars[count:]
 
+    def _esn0_db(self, count):
+        """The Es/N0 an SNR-aware NRB is told: 1/N0 from ``noise_var``, or with
+        ``csi_input`` the mean of the payload symbols' 1 / (N0 / |h|^2)."""
+        if self.csi_input and count:
+            inverse = np.mean(1.0 / np.maximum(self.noise_vars[:count], 1e-30))
+            return float(10.0 * np.log10(max(inverse, 1e-30)))
+        return float(-10.0 * np.log10(self.noise_var))
+
     def _decode(self, count, truncated):
         """Decode the frame whose payload is the first ``count`` buffered symbols."""
         header, cfg = self.header, self.codec.cfg
@@ -174,7 +183,8 @@ class image_sink(gr.sync_block):
             received = self.pam.hard_demap(symbols)[:n].reshape(shape)
         start = time.perf_counter()
         image = self.codec.decode_image(received, (header.height, header.width),
-                                        self.noise_reduction, self.requantize)
+                                        self.noise_reduction, self.requantize,
+                                        self._esn0_db(count))
         self.decode_seconds += time.perf_counter() - start
         result = {"frame": header.frame, "levels": header.levels, "height": header.height,
                   "width": header.width, "symbols": framing.frame_symbols(header),

@@ -92,7 +92,8 @@ class qa_loopback_example(gr_unittest.TestCase):
         for seed in range(3):
             noise = torch.Generator().manual_seed(seed)
             received = channel(torch.as_tensor(indices)[None], 10.0, noise)[0]
-            simulated.append(psnr(original, codec.decode_image(received.numpy(), size)))
+            simulated.append(psnr(original, codec.decode_image(received.numpy(), size,
+                                                               esn0_db=10.0)))
         self.assertLess(abs(flowgraph_psnr - np.mean(simulated)), 0.3,
                         f"flowgraph {flowgraph_psnr:.2f} dB, torch channel {simulated}")
 
