@@ -116,3 +116,20 @@ def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
             assert rows[("bpg-capacity", level, snr)]["psnr"] >= rows[("bpg-ldpc", level, snr)]["psnr"]
         assert rows[("moc-rvq", level, 20.0)]["psnr"] > rows[("moc-rvq", level, 0.0)]["psnr"]
     assert rows[("bpg-ldpc", 4, 20.0)]["delivered"] == 1.0
+
+
+def test_fading_channel_sweep(setup):
+    weights, folder, tmp = setup
+    out = tmp / "ray"
+    assert cli.main(["eval", "--weights", str(weights), "--data", str(folder), "--snr", "5,60",
+                     "--channel", "rayleigh", "--block-length", "27", "--levels", "4",
+                     "--schemes", "moc-rvq-no-nrb,bpg-ldpc,bpg-capacity", "--threads", "1",
+                     "--out", str(out)]) == 0
+    result = json.loads((out / "results.json").read_text())
+    assert result["meta"]["channel"] == "rayleigh" and result["meta"]["block_length"] == 27
+    rows = {(r["scheme"], r["esn0_db"]): r for r in result["results"]}
+    assert len(rows) == 6
+    assert rows[("bpg-ldpc", 60.0)]["delivered"] == 1.0
+    assert rows[("bpg-ldpc", 5.0)]["delivered"] == 0.0
+    assert rows[("bpg-capacity", 60.0)]["delivered"] == 1.0
+    assert np.isfinite(rows[("moc-rvq-no-nrb", 5.0)]["lpips"])
