@@ -3,9 +3,9 @@
 Bits go into codewords in order (the last one padded with seeded random bits), codewords
 onto Gray 64-QAM symbols in order (6 bits per symbol, 108 symbols per codeword), through a
 channel realisation, back as max-log LLRs, and through belief propagation. The bitstream
-arrives only if every one of its information bits is right; a source decoder given a
-damaged JPEG or HEVC stream has no defined output, so the evaluation treats any residual
-error as a failed image (DESIGN section 4).
+counts as arrived only if every one of its information bits is right: the evaluation
+(DESIGN section 4) scores a bitstream with any residual error as a failed image, since
+what a JPEG or HEVC decoder makes of a damaged stream is not a property of the scheme.
 """
 
 import math
