@@ -61,8 +61,8 @@ def main(argv=None):
           f"{args.levels} levels, Es/N0 {args.snr:g} dB, device {device}, "
           f"torch threads {torch.get_num_threads()}")
     print(f"wall {wall:.2f} s: {done / wall:.3f} images/s, {symbols / wall / 1e6:.3f} "
-          f"Msym/s ({symbols} symbols, {framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS} of "
-          f"them sync + header per frame)")
+          f"Msym/s ({symbols} symbols; each frame has "
+          f"{framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS} sync + header symbols)")
     rest = max(0.0, wall - source.encode_seconds - sink.decode_seconds)
     for name, seconds in (("encoder + MOC-RVQ", source.encode_seconds),
                           ("NRB + requantization + decoder", sink.decode_seconds),
