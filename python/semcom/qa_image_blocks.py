@@ -71,7 +71,7 @@ class qa_image_blocks(gr_unittest.TestCase):
     def test_clean_loopback_gives_the_noiseless_codec_images(self):
         from semcom_codec.images import load_image
 
-        src, snk = self.loopback(60, output_dir=os.path.join(self.dir, "out"))
+        src, snk = self.loopback(40, output_dir=os.path.join(self.dir, "out"))
         self.assertEqual([r["frame"] for r in snk.results], [0, 1])
         self.assertEqual(snk.bad_headers, 0)
         for path, result in zip(self.images, snk.results):
