@@ -4,7 +4,6 @@ Images are [B, 3, H, W] in 0..1 with H, W multiples of 8; latents are [B, n_q, H
 Space-to-depth stems put almost all computation at 1/4 and 1/8 resolution.
 """
 
-import torch
 from torch import nn
 
 

@@ -1,7 +1,5 @@
 """JPEG and HEVC (BPG) at a byte budget: highest fitting quality, charged bytes, cache."""
 
-import io
-
 import numpy as np
 import pytest
 
