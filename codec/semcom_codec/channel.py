@@ -94,10 +94,15 @@ def fading(symbols, esn0_db, kind="rayleigh", k_factor=1.0, block_length=1, gene
                      symbols.device, symbols.dtype)
     n0 = _noise_var_for(esn0_db, symbols)
     y = h * symbols + _complex_normal(symbols.shape, n0, symbols, generator)
+    return _equalise(y, h, n0)
+
+
+def _equalise(y, h, n0):
+    """Zero forcing with perfect CSI: (y / h, N0 / |h|^2)."""
     # Guard the measure-zero h = 0 so that a deep fade gives a huge, not infinite, N0.
-    power = torch.clamp(h.real ** 2 + h.imag ** 2, min=torch.finfo(symbols.real.dtype).tiny)
+    power = torch.clamp(h.real ** 2 + h.imag ** 2, min=torch.finfo(y.real.dtype).tiny)
     eq = y * torch.conj(h) / power
-    noise_var = (n0 / power).to(symbols.real.dtype) if isinstance(n0, torch.Tensor) else n0 / power
+    noise_var = (n0 / power).to(y.real.dtype) if isinstance(n0, torch.Tensor) else n0 / power
     return eq, noise_var
 
 
@@ -158,10 +163,15 @@ class IndexChannel(nn.Module):
         return fading(symbols, snr, self.kind, self.k_factor, self.block_length, generator)
 
     def forward(self, indices, esn0_db=None, generator=None, output=None):
-        output = self.output if output is None else output
         shape = tuple(indices.shape)
-        length = math.prod(shape[1:])
         y, n0 = self.transmit(self.modulate(indices), esn0_db, generator)
+        return self.demodulate(y, n0, shape, output)
+
+    def demodulate(self, y, n0, shape, output=None):
+        """Received symbols [B, K] (N0: float, per symbol, or None when noiseless) ->
+        hard indices or posteriors of ``shape``, the padding index dropped."""
+        output = self.output if output is None else output
+        length = math.prod(tuple(shape)[1:])
         if output == "hard":
             seq = hard_demap(y, self.order)[:, :length]
         elif output == "soft":
@@ -173,7 +183,7 @@ class IndexChannel(nn.Module):
                 seq = soft_demap(y, n0, self.order)[:, :length]
         else:
             raise ValueError(f"output must be 'hard' or 'soft', got {output!r}")
-        return from_air_order(seq, shape)
+        return from_air_order(seq, tuple(shape))
 
     def extra_repr(self):
         return (f"order={self.order}, kind={self.kind!r}, esn0_db={self.esn0_db}, "
@@ -218,5 +228,4 @@ class Realisation:
         if self.gains is None:
             return symbols + w, torch.full((count,), n0)
         h = self.gains[offset:end]
-        power = torch.clamp(self.power(count, offset), min=torch.finfo(torch.float32).tiny)
-        return (h * symbols + w) * torch.conj(h) / power, n0 / power
+        return _equalise(h * symbols + w, h, n0)

@@ -35,6 +35,13 @@ def unreordered_indices(indices, permutations):
     return out
 
 
+def reorder_permutations(weights):
+    """The codebook reordering stored in a stage-2 weight file ([D, P, N]), or None."""
+    extra = torch.load(weights, map_location="cpu", weights_only=True).get("extra", {})
+    perms = extra.get("reorder_permutations")
+    return None if perms is None else torch.tensor(perms)
+
+
 def relabelled_codec_view(codec, permutations):
     """A copy of ``codec`` whose codebooks carry the stage-1 (unreordered) labels."""
     import copy
@@ -58,10 +65,7 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
     codec = load_codec(weights, device)
     lpips = LPIPS().to(device)
     files = data.image_files(folder)[:QUICK_IMAGES if quick else None]
-    perms = None
-    extra = torch.load(weights, map_location="cpu", weights_only=True).get("extra", {})
-    if "reorder_permutations" in extra:
-        perms = torch.tensor(extra["reorder_permutations"])
+    perms = reorder_permutations(weights)
     unreordered = relabelled_codec_view(codec, perms) if perms is not None else None
     channel = IndexChannel(codec.cfg.entries, "awgn")
 

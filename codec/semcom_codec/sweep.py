@@ -23,10 +23,9 @@ import numpy as np
 import torch
 
 from . import coded_link, data, source_coding
-from .channel import IndexChannel, Realisation, from_air_order
+from .channel import IndexChannel, Realisation
 from .codec import load_codec
-from .constellation import hard_demap, soft_demap
-from .evaluate import relabelled_codec_view, unreordered_indices
+from .evaluate import relabelled_codec_view, reorder_permutations, unreordered_indices
 from .images import load_image, psnr
 from .metrics import ssim_and_ms_ssim
 from .weights import file_sha256
@@ -138,14 +137,9 @@ class ImageCase:
 
 def _moc_received(indices, realisation, esn0_db, demapping, order):
     """Indices [1, L, P, h, w] through the realisation: hard indices or posteriors."""
-    symbols = IndexChannel(order).modulate(indices)[0]
-    received, n0 = realisation.apply(symbols, esn0_db)
-    count = int(np.prod(indices.shape[1:]))
-    if demapping == "hard":
-        seq = hard_demap(received, order)[:count][None]
-    else:
-        seq = soft_demap(received, n0, order)[:count][None]
-    return from_air_order(seq, tuple(indices.shape))
+    channel = IndexChannel(order)
+    received, n0 = realisation.apply(channel.modulate(indices)[0], esn0_db)
+    return channel.demodulate(received[None], n0[None], indices.shape, demapping)
 
 
 def run_unit(case, esn0_db, schemes, models, realisation, seed):
@@ -248,8 +242,7 @@ def run(args):
     files = data.image_files(args.data)
     files = files[:args.images or (QUICK_IMAGES if args.quick else None)]
     codec = load_codec(weights)
-    extra = torch.load(weights, map_location="cpu", weights_only=True).get("extra", {})
-    perms = torch.tensor(extra["reorder_permutations"]) if "reorder_permutations" in extra else None
+    perms = reorder_permutations(weights)
     if perms is None and any(s in MOC_SCHEMES and not MOC_SCHEMES[s][1] for s in schemes):
         raise ValueError(f"{weights} holds no reordering permutations: the unreordered "
                          f"ablation needs a model saved after codebook reordering")
