@@ -57,9 +57,13 @@ def _add_train_parser(sub):
     p.add_argument("--soft-fraction", type=float, default=0.25,
                    help="stage 2: share of batches received as soft posteriors")
     p.add_argument("--nrb-snr", choices=["on", "off"], default="on",
-                   help="stage 2: tell the NRB the Es/N0 ('off': the paper's NRB)")
+                   help="stage 2: the receiver uses the Es/N0 (SNR-aware NRB, MMSE code "
+                        "vectors for hard decisions); 'off': the paper's receiver")
     p.add_argument("--snr-unknown", type=float, default=0.1,
-                   help="stage 2: share of samples whose NRB is told 'SNR unknown'")
+                   help="stage 2: share of samples whose receiver is told 'SNR unknown'")
+    p.add_argument("--balance", type=float, default=0.05,
+                   help="stage 2: weigh each sample's loss by 1 / its loss without the NRB, "
+                        "floored at this fraction of the batch mean (0: the paper's plain mean)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")

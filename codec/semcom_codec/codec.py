@@ -6,6 +6,7 @@ which they go on the air. The receiver side takes hard indices or per-index post
 and requantizes it, then decodes.
 """
 
+import math
 import os
 
 import numpy as np
@@ -15,6 +16,7 @@ from torch import nn
 
 from .autoencoder import Decoder, Encoder
 from .config import CodecConfig
+from .constellation import hard_decision_posteriors
 from .quantizer import MOCRVQ
 
 FACTOR = 8  # f: pixels per latent position along each side
@@ -65,16 +67,46 @@ class SemanticCodec(nn.Module):
 
         ``esn0_db`` (float, or [B]; None: unknown) tells an SNR-aware NRB the channel's
         Es/N0."""
-        if received.ndim == 6:
-            z = self.quantizer.dequantize_soft(received.to(self.device))
-        else:
-            z = self.quantizer.dequantize(received.to(self.device))
+        z = self.dequantize_received(received, esn0_db)
         levels = received.shape[1]
         if noise_reduction and self.nrb is not None:
             z = self.nrb(z, levels, esn0_db)
             if requantize:
                 _, z = self.quantizer.quantize(z, levels)
         return z
+
+    def decision_posteriors(self, esn0_db=None):
+        """[N, N] float32 p(sent | decided) this receiver assumes for a hard decision at
+        ``esn0_db``: the identity without ``mmse_hard_decisions`` or an SNR (None/NaN)."""
+        n = self.cfg.entries
+        if not self.cfg.mmse_hard_decisions or esn0_db is None or math.isnan(esn0_db):
+            return torch.eye(n)
+        return hard_decision_posteriors(float(esn0_db), n).float()
+
+    @torch.no_grad()
+    def dequantize_received(self, received, esn0_db=None):
+        """z from hard indices [B, L, P, h, w] or posteriors [..., N], before any NRB.
+
+        With ``mmse_hard_decisions`` hard indices become their MMSE code vectors under
+        ``esn0_db`` (float or [B]); where it is None or NaN they stay the decided vectors.
+        """
+        received = received.to(self.device)
+        if received.ndim == 6:
+            return self.quantizer.dequantize_soft(received)
+        if not self.cfg.mmse_hard_decisions or esn0_db is None:
+            return self.quantizer.dequantize(received)
+        b = received.shape[0]
+        snr = torch.as_tensor(esn0_db, dtype=torch.float64).reshape(-1).cpu()
+        snr = snr.expand(b) if snr.numel() == 1 else snr
+        if snr.numel() != b:
+            raise ValueError(f"esn0_db has {snr.numel()} values for a batch of {b}")
+        unknown = torch.isnan(snr)
+        tables = hard_decision_posteriors(torch.nan_to_num(snr, nan=0.0), self.cfg.entries)
+        tables[unknown] = torch.eye(self.cfg.entries, dtype=tables.dtype)
+        self.quantizer.check_indices(received)
+        tables = tables.to(device=self.device, dtype=self.quantizer.codebooks.dtype)
+        rows = torch.arange(b, device=self.device).view(b, 1, 1, 1, 1)
+        return self.quantizer.dequantize_soft(tables[rows, received.long()])
 
     @torch.no_grad()
     def decode(self, received, size=None, noise_reduction=True, requantize=True, esn0_db=None):

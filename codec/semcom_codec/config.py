@@ -31,6 +31,11 @@ class CodecConfig:
     # clean latent from a noisy one and alters clean inputs. False in weight files that
     # predate the field, so that they load unchanged.
     nrb_snr_input: bool = False
+    # Receiver (an extension of the paper): hard index decisions are dequantized to their
+    # MMSE code vector E[c | decision] under the known Es/N0 rather than to the decided
+    # code vector, so a likely slicer error lands between its candidates. Trained with
+    # the NRB (stage 2), whose input it shapes; False in older weight files.
+    mmse_hard_decisions: bool = False
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -39,12 +44,13 @@ class CodecConfig:
         """The fields stage 1 trains (everything but the NRB): these must match between
         a stage-1 checkpoint and the configuration that continues from it."""
         return {k: v for k, v in self.to_dict().items()
-                if not k.startswith("nrb_") and k != "name"}
+                if not _receiver_field(k) and k != "name"}
 
     def with_nrb_of(self, other):
-        """This autoencoder and quantizer with ``other``'s noise-reduction block sizes."""
-        nrb = {k: v for k, v in other.to_dict().items() if k.startswith("nrb_")}
-        return dataclasses.replace(self, **nrb)
+        """This autoencoder and quantizer with ``other``'s receiver: the noise-reduction
+        block's sizes and the dequantization of hard decisions."""
+        receiver = {k: v for k, v in other.to_dict().items() if _receiver_field(k)}
+        return dataclasses.replace(self, **receiver)
 
     @classmethod
     def from_dict(cls, values):
@@ -55,16 +61,22 @@ class CodecConfig:
         return cls(**values)
 
 
+def _receiver_field(name):
+    """Fields that stage 2 sets (the receiver), as opposed to the stage-1 codec."""
+    return name.startswith("nrb_") or name == "mmse_hard_decisions"
+
+
 CONFIGS = {
     # Trains on 2 CPU cores in under two hours.
-    "small": CodecConfig(nrb_snr_input=True),
+    "small": CodecConfig(nrb_snr_input=True, mmse_hard_decisions=True),
     # For tests and smoke runs of the training commands only.
     "tiny": CodecConfig(name="tiny", n_q=8, stem_channels=8, body_channels=16,
                         body_blocks=1, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4,
-                        nrb_snr_input=True),
+                        nrb_snr_input=True, mmse_hard_decisions=True),
     # For a GPU: twice the width, deeper at 1/8.
     "large": CodecConfig(name="large", stem_channels=96, stem_blocks=2, body_channels=256,
-                         body_blocks=6, nrb_dim=128, nrb_layers=4, nrb_snr_input=True),
+                         body_blocks=6, nrb_dim=128, nrb_layers=4, nrb_snr_input=True,
+                         mmse_hard_decisions=True),
 }
 
 

@@ -152,6 +152,34 @@ def soft_demap(symbols, noise_var, order=8):
     return torch.softmax(loglik, dim=-1).to(out_dtype)
 
 
+def hard_decision_posteriors(esn0_db, order=8):
+    """p(sent label | decided label) of the hard demapper on AWGN, equiprobable labels.
+
+    A receiver that keeps only hard decisions still knows how the slicer errs at a given
+    Es/N0: the sent position is Gaussian-blurred by N0/2 per axis and cut at the
+    mid-points between amplitudes. Returns float64 [..., N, N] indexed [decided, sent];
+    ``esn0_db`` is a float or a tensor of any shape (one table per entry). Rows sum to 1.
+    """
+    order = _check_order(order)
+    db = torch.as_tensor(esn0_db, dtype=torch.float64)
+    if not bool(torch.all(torch.isfinite(db))):
+        raise ValueError(f"Es/N0 must be finite, got {esn0_db!r}")
+    pos_amp = position_amplitudes(order, torch.float64)
+    edges = torch.cat([torch.tensor([-math.inf], dtype=torch.float64),
+                       0.5 * (pos_amp[1:] + pos_amp[:-1]),
+                       torch.tensor([math.inf], dtype=torch.float64)])
+    sigma = torch.sqrt(0.5 * torch.pow(10.0, -db / 10.0))[..., None, None]
+    # Upper tail via erfc keeps far-away probabilities exact instead of 1 - 1.
+    z = (edges[None, :] - pos_amp[:, None]) / sigma            # [..., sent p, edge]
+    tail = 0.5 * torch.erfc(z / math.sqrt(2.0))
+    by_position = (tail[..., :-1] - tail[..., 1:]).clamp_min(0.0)  # [..., sent p, decided q]
+    labels = position_labels(order)
+    table = torch.empty_like(by_position)
+    table[..., labels[:, None], labels[None, :]] = by_position   # [..., sent, decided]
+    joint = table.transpose(-1, -2)                              # [..., decided, sent]
+    return joint / joint.sum(dim=-1, keepdim=True)
+
+
 def bits_to_indices(bits, order=8):
     """Bits [..., B] (0/1, most significant first) -> index labels [..., B / log2 N].
 

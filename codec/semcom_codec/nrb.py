@@ -155,7 +155,24 @@ def gram(z):
     return f @ f.transpose(1, 2) / f.shape[-1]
 
 
-def noise_reduction_loss(z_r, z_q, l2_weight=0.25):
-    """Paper eq. 10: Gram (style) loss + alpha x L2 against the noiseless z_q."""
+def noise_reduction_loss(z_r, z_q, l2_weight=0.25, per_sample=False):
+    """Paper eq. 10: Gram (style) loss + alpha x L2 against the noiseless z_q; the batch
+    mean, or one value per sample [B] with ``per_sample``."""
     target = z_q.detach()
-    return F.mse_loss(gram(z_r), gram(target)) + l2_weight * F.mse_loss(z_r, target)
+    style = (gram(z_r) - gram(target)).pow(2).flatten(1).mean(1)
+    l2 = (z_r - target).pow(2).flatten(1).mean(1)
+    loss = style + l2_weight * l2
+    return loss if per_sample else loss.mean()
+
+
+def snr_balanced(loss, baseline, floor=0.05):
+    """Batch loss with each sample's eq.-10 loss divided by its loss without the NRB.
+
+    Noise energy falls by orders of magnitude from -5 to 30 dB Es/N0, so a plain mean
+    trains the NRB for low SNRs only and it then alters nearly clean latents. Dividing by
+    the unrefined loss (floored at ``floor`` x its batch mean, since a clean latent has
+    none) weighs each SNR alike; times the batch mean it keeps the plain loss's scale.
+    """
+    baseline = baseline.detach()
+    scale = baseline.mean()
+    return (loss * scale / (baseline + floor * scale + 1e-12)).mean()

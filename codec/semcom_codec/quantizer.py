@@ -271,8 +271,8 @@ class MOCRVQ(nn.Module):
             indices.append(idx_b.to(torch.uint8))
         return torch.stack(indices, dim=1), z_q
 
-    def dequantize(self, indices):
-        """z_q [B, n_q, h, w] from indices [B, L, P, h, w], summed over the L levels given."""
+    def check_indices(self, indices):
+        """Raises ValueError unless ``indices`` is [B, 1..D, P, h, w] with entries in range."""
         if indices.ndim != 5 or indices.shape[2] != self.heads or not 1 <= indices.shape[1] <= self.levels:
             raise ValueError(f"expected indices [B, 1..{self.levels}, {self.heads}, h, w], "
                              f"got {tuple(indices.shape)}")
@@ -281,6 +281,10 @@ class MOCRVQ(nn.Module):
             if lo < 0 or hi >= self.entries:
                 bad = lo if lo < 0 else hi
                 raise ValueError(f"index {bad} is out of range 0..{self.entries - 1}")
+
+    def dequantize(self, indices):
+        """z_q [B, n_q, h, w] from indices [B, L, P, h, w], summed over the L levels given."""
+        self.check_indices(indices)
         b, levels, _, h, w = indices.shape
         cb = self.codebooks.detach()
         z_q = torch.zeros(b, self.n_q, h, w, dtype=cb.dtype, device=cb.device)

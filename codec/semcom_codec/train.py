@@ -278,11 +278,13 @@ def train_stage2(args):
     """
     from .channel import IndexChannel
     from .codec import load_codec
-    from .nrb import NoiseReductionBlock, noise_reduction_loss
+    from .nrb import NoiseReductionBlock, noise_reduction_loss, snr_balanced
     from .reorder import reorder_mocrvq
 
     if not args.init:
         raise ValueError("stage 2 needs --init, the stage-1 codec weights")
+    if not args.balance >= 0:
+        raise ValueError(f"--balance must be 0 (off) or a positive floor, got {args.balance}")
     device, main_process, ckpt_path = _start_run(args, "checkpoint_stage2.pt")
 
     codec = load_codec(args.init, device)
@@ -292,8 +294,9 @@ def train_stage2(args):
     if named.stage1_fields() != codec.cfg.stage1_fields():
         raise ValueError(f"{args.init} is not a stage-1 model of configuration {args.config!r}")
     codec.cfg = codec.cfg.with_nrb_of(named)  # the NRB is sized by --config
-    if args.nrb_snr == "off":  # the paper's NRB, which is not told the SNR
-        codec.cfg = dataclasses.replace(codec.cfg, nrb_snr_input=False)
+    if args.nrb_snr == "off":  # the paper's receiver, which is not told the SNR
+        codec.cfg = dataclasses.replace(codec.cfg, nrb_snr_input=False,
+                                        mmse_hard_decisions=False)
     permutations = reorder_mocrvq(codec.quantizer)
     codec.nrb = NoiseReductionBlock(codec.cfg).to(device)
     for module in (codec.encoder, codec.quantizer, codec.decoder):
@@ -325,27 +328,30 @@ def train_stage2(args):
         levels = int(torch.randint(1, levels_all + 1, (1,)))
         snr = torch.empty(x.shape[0], device=device).uniform_(args.snr_min, args.snr_max,
                                                               generator=noise)
+        told = snr
+        if codec.nrb.snr_input or codec.cfg.mmse_hard_decisions:
+            # some samples train the receiver for an unknown SNR
+            unknown = torch.rand(snr.shape, device=device, generator=noise) < args.snr_unknown
+            told = torch.where(unknown, torch.full_like(snr, float("nan")), snr)
         with torch.no_grad():
             indices, z_q = codec.quantizer.quantize(codec.encoder(x), levels)
             soft = bool(torch.rand(1) < args.soft_fraction)
             received = channel(indices, snr, noise, output="soft" if soft else "hard")
-            z_hat = (codec.quantizer.dequantize_soft(received) if soft
-                     else codec.quantizer.dequantize(received))
-        told = snr
-        if codec.nrb.snr_input:  # some samples train the "SNR unknown" input
-            unknown = torch.rand(snr.shape, device=device, generator=noise) < args.snr_unknown
-            told = torch.where(unknown, torch.full_like(snr, float("nan")), snr)
+            z_hat = codec.dequantize_received(received, told)  # as the receiver will
         z_r = nrb(z_hat, levels, told)
-        loss = noise_reduction_loss(z_r, z_q)
+        per_sample = noise_reduction_loss(z_r, z_q, per_sample=True)
+        with torch.no_grad():
+            unrefined = noise_reduction_loss(z_hat, z_q, per_sample=True)
+        loss = (snr_balanced(per_sample, unrefined, args.balance) if args.balance
+                else per_sample.mean())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step += 1
 
         if main_process and (step % args.log_every == 0 or step == args.steps):
-            with torch.no_grad():
-                baseline = noise_reduction_loss(z_hat, z_q).item()
-            record = {"step": step, "loss": loss.item(), "loss_without_nrb": baseline,
+            baseline = unrefined.mean().item()
+            record = {"step": step, "loss": per_sample.mean().item(), "loss_without_nrb": baseline,
                       "levels": levels, "time": time.time()}
             progress.update(step, f"loss {record['loss']:.4f} (no NRB {baseline:.4f})")
             log.write(json.dumps(record) + "\n")

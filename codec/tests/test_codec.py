@@ -90,3 +90,30 @@ def test_bad_inputs(codec):
         get_config("huge")
     with pytest.raises(ValueError, match="index 9 is out of range"):
         codec.decode(torch.full((1, 2, 4, 2, 2), 9, dtype=torch.uint8))
+
+
+def test_mmse_hard_decisions(codec):
+    """With ``mmse_hard_decisions`` a hard index becomes E[c | decision] at the told Es/N0:
+    the decided vector when the SNR is unknown or high, the posterior mean otherwise."""
+    import dataclasses
+
+    from semcom_codec.constellation import hard_decision_posteriors
+
+    indices = codec.encode(torch.rand(2, 3, 32, 40))
+    plain = codec.dequantize_received(indices, 5.0)       # TINY has the option off
+    assert torch.equal(plain, codec.quantizer.dequantize(indices))
+    codec.cfg = dataclasses.replace(codec.cfg, mmse_hard_decisions=True)
+    assert torch.equal(codec.dequantize_received(indices, None), plain)
+    assert torch.equal(codec.dequantize_received(indices, 60.0), plain)
+    table = hard_decision_posteriors(5.0).float()
+    posteriors = table[indices.long()]
+    assert torch.allclose(codec.dequantize_received(indices, 5.0),
+                          codec.quantizer.dequantize_soft(posteriors), atol=1e-6)
+    # one SNR per image; NaN is "unknown" and keeps the decided vectors
+    mixed = codec.dequantize_received(indices, torch.tensor([float("nan"), 5.0]))
+    assert torch.equal(mixed[0], plain[0])
+    assert torch.allclose(mixed[1], codec.quantizer.dequantize_soft(posteriors)[1], atol=1e-6)
+    with pytest.raises(ValueError, match="batch of 2"):
+        codec.dequantize_received(indices, torch.tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="out of range"):
+        codec.dequantize_received(indices.clamp(max=7) + 8, 5.0)

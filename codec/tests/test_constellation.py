@@ -201,3 +201,35 @@ def test_reference_vectors_json_is_current():
     script = runpy.run_path(os.path.join(DATA, "make_gray_qam_vectors.py"))
     with open(os.path.join(DATA, "gray_qam_vectors.json")) as f:
         assert f.read() == script["render"](script["vectors"]())
+
+
+@pytest.mark.parametrize("db", [0.0, 8.0])
+def test_hard_decision_posteriors_match_the_slicer(db):
+    """p(sent | decided) against counting the hard demapper's decisions on noisy symbols."""
+    g = torch.Generator().manual_seed(int(db) + 77)
+    n0 = C.esn0_db_to_noise_var(db)
+    sent = torch.randint(0, 8, (400000,), generator=g)
+    sym = C.map_indices(sent)
+    w = torch.complex(torch.randn(sym.shape, generator=g), torch.randn(sym.shape, generator=g))
+    decided = C.hard_demap(sym + w * math.sqrt(n0 / 2)).long()
+    counts = torch.zeros(8, 8, dtype=torch.float64)
+    counts.index_put_((decided, sent), torch.ones(sent.numel(), dtype=torch.float64),
+                      accumulate=True)
+    empirical = counts / counts.sum(-1, keepdim=True)
+    table = C.hard_decision_posteriors(db)
+    assert table.shape == (8, 8) and table.dtype == torch.float64
+    assert torch.allclose(table.sum(-1), torch.ones(8, dtype=torch.float64))
+    assert torch.allclose(table, empirical, atol=0.01)
+    # Gray labels: decided 0 is PAM position 0, whose only inner neighbour carries label 1.
+    assert int(table[0].argsort(descending=True)[1]) == 1
+
+
+def test_hard_decision_posteriors_batched_and_limits():
+    tables = C.hard_decision_posteriors(torch.tensor([[3.0, 60.0]]))
+    assert tables.shape == (1, 2, 8, 8)
+    assert torch.equal(tables[0, 0], C.hard_decision_posteriors(3.0))
+    assert torch.equal(tables[0, 1], torch.eye(8, dtype=torch.float64))  # no slicer error
+    low = C.hard_decision_posteriors(-60.0)  # nothing is learnt from the decision
+    assert torch.allclose(low, torch.full((8, 8), 1 / 8, dtype=torch.float64), atol=1e-3)
+    with pytest.raises(ValueError, match="finite"):
+        C.hard_decision_posteriors(float("nan"))

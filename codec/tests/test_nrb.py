@@ -7,7 +7,7 @@ import torch
 
 from semcom_codec.config import CodecConfig
 from semcom_codec.nrb import (NoiseReductionBlock, gram, noise_reduction_loss,
-                              shifted_window_mask, snr_features, window_merge,
+                              shifted_window_mask, snr_balanced, snr_features, window_merge,
                               window_partition)
 
 CFG = CodecConfig(n_q=8, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4)
@@ -58,6 +58,24 @@ def test_gram_loss_reference():
     assert torch.equal(g, torch.tensor([[[1.0, 0.0], [0.0, 0.0]]]))
     # Gram diff only at [0, 0]: (1 - 0)^2 / 4 entries; L2: 2 ones over 4 values, x 0.25
     assert noise_reduction_loss(z, torch.zeros_like(z)).item() == 0.25 + 0.25 * 0.5
+    both = torch.cat([z, 2 * z])
+    per = noise_reduction_loss(both, torch.zeros_like(both), per_sample=True)
+    assert per.tolist() == [0.25 + 0.125, 16 * 0.25 + 4 * 0.125]
+    assert noise_reduction_loss(both, torch.zeros_like(both)).item() == per.mean().item()
+
+
+def test_snr_balanced_weighs_each_sample_by_its_unrefined_loss():
+    unrefined = torch.tensor([100.0, 1.0, 0.0])     # low SNR, high SNR, clean
+    refined = torch.tensor([50.0, 0.5, 0.01])
+    scale = unrefined.mean().item()
+    floor = 0.05 * scale
+    want = scale * (50 / (100 + floor) + 0.5 / (1 + floor) + 0.01 / floor) / 3
+    assert snr_balanced(refined, unrefined).item() == pytest.approx(want, rel=1e-5)
+    grad = torch.ones(3, requires_grad=True)
+    snr_balanced(grad * refined, unrefined).backward()
+    weights = scale / (unrefined + floor) / 3
+    torch.testing.assert_close(grad.grad, weights * refined)
+    assert weights[1] > 30 * weights[0]  # the nearly clean sample weighs more
 
 
 def test_snr_features_scale_clamp_and_mark_unknown():

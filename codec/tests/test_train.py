@@ -48,6 +48,7 @@ def test_stage2_trains_only_the_nrb_and_records_reordering(image_folder, tmp_pat
           str(tmp_path / "s1" / "codec_stage1.pt"))
     final = load_codec(tmp_path / "s2" / "codec.pt")
     assert final.nrb is not None
+    assert final.cfg.nrb_snr_input and final.cfg.mmse_hard_decisions
     for name in ("encoder", "decoder"):
         before, after = getattr(stage1, name).state_dict(), getattr(final, name).state_dict()
         assert all(torch.equal(before[k], after[k]) for k in before), name
@@ -73,6 +74,18 @@ def test_stage2_resume_is_exact(image_folder, tmp_path):
     b = load_codec(tmp_path / "split" / "codec.pt").nrb.state_dict()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def test_stage2_paper_receiver_is_not_told_the_snr(image_folder, tmp_path):
+    train("stage1", image_folder, tmp_path / "s1", 2)
+    init = ["--init", str(tmp_path / "s1" / "codec_stage1.pt")]
+    train("stage2", image_folder, tmp_path / "paper", 2, *init, "--nrb-snr", "off",
+          "--balance", "0")
+    paper = load_codec(tmp_path / "paper" / "codec.pt")
+    assert not paper.cfg.nrb_snr_input and not paper.cfg.mmse_hard_decisions
+    assert not hasattr(paper.nrb, "snr_embedding")
+    with pytest.raises(ValueError, match="--balance"):
+        train("stage2", image_folder, tmp_path / "bad", 2, *init, "--balance", "-1")
 
 
 def test_stage2_needs_init_and_cuda_needs_a_gpu(image_folder, tmp_path):

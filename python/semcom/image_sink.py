@@ -22,8 +22,9 @@ class image_sink(gr.sync_block):
 
     Finds frames by correlation with the sync sequence and reads their header (a bad CRC
     or an inconsistent header drops the frame, counts it, and the search goes on at the
-    next sync). The payload is demapped hard, or soft as per-index posteriors for noise
-    variance ``noise_var`` (the receiver then uses posterior-weighted code vectors), or
+    next sync). The payload is demapped hard (a model trained for it then takes the MMSE
+    code vector of each decision at the Es/N0 below), or soft as per-index posteriors for
+    noise variance ``noise_var`` (the receiver then uses posterior-weighted code vectors), or
     with ``csi_input`` for the per-symbol variance on a second, float input (what
     fading_channel's second output gives after equalisation); the NRB (told the Es/N0
     that ``noise_var`` or the CSI input implies, when the model takes it) and
@@ -175,8 +176,9 @@ class image_sink(gr.sync_block):
                 got = self.pam.soft_demap(symbols, np.ascontiguousarray(self.noise_vars[:count]))
             elif self.demapping == "soft":
                 got = self.pam.soft_demap(symbols, self.noise_var)
-            else:
-                got = np.eye(order, dtype=np.float32)[self.pam.hard_demap(symbols)]
+            else:  # the decided code vectors, or their MMSE means for such a model
+                table = self.codec.decision_posteriors(self._esn0_db(count)).numpy()
+                got = table[self.pam.hard_demap(symbols)]
             post[:len(got)] = got[:n + 1]
             received = post[:n].reshape(*shape, order)
         else:
