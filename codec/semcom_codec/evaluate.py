@@ -1,5 +1,6 @@
 """Kodak-style evaluation of a trained codec: noiseless levels, AWGN with/without NRB,
-with/without codebook reordering, hard/soft demapping. Prints a table, writes JSON.
+with/without codebook reordering, hard/soft demapping, MMSE or decided code vectors
+for hard decisions. Prints a table, writes JSON.
 
 Each image is encoded once at all levels (a level prefix is what L levels send); every
 (condition, SNR) pair uses the same noise seed per image, so schemes differ only by
@@ -80,6 +81,8 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
         top = max(levels)
         conditions += [("awgn-no-nrb", top, snr, "hard", False),
                        ("awgn-soft", top, snr, "soft", True)]
+        if codec.cfg.mmse_hard_decisions:  # the decided code vectors instead of MMSE ones
+            conditions.append(("awgn-no-nrb-no-mmse", top, snr, "hard", False))
         if unreordered is not None:
             conditions.append(("awgn-no-reorder-no-nrb", top, snr, "hard", False))
 
@@ -106,7 +109,10 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
             else:
                 gen = torch.Generator(device=device).manual_seed(seed * 1000 + i)
                 received = channel(sent, float(snr), gen, output=output)
-            y = model.decode(received, size=x.shape[-2:], noise_reduction=nrb, esn0_db=snr)
+            # without an NRB the Es/N0 only shapes the MMSE code vectors: withheld, the
+            # receiver dequantizes each decision to the decided vector
+            told = None if name == "awgn-no-nrb-no-mmse" else snr
+            y = model.decode(received, size=x.shape[-2:], noise_reduction=nrb, esn0_db=told)
             out = y[0].permute(1, 2, 0).cpu().numpy()
             sums[cond]["psnr"] += psnr(image, out)
             sums[cond]["lpips"] += float(lpips(y, x, normalize=True))

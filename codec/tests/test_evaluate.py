@@ -60,8 +60,12 @@ def test_evaluate_command_writes_tables(tmp_path):
                      "--markdown", str(out_md)]) == 0
     result = json.loads(out_json.read_text())
     rows = {(r["condition"], r["levels"], r["esn0_db"]): r for r in result["rows"]}
-    assert result["meta"]["images"] == 2 and len(rows) == 4 + 2 * 7
+    assert result["meta"]["images"] == 2 and len(rows) == 4 + 2 * 8
     assert ("awgn-no-reorder-no-nrb", 4, 5.0) in rows
+    # the tiny configuration dequantizes hard decisions to MMSE code vectors: at 5 dB that
+    # differs from the decided vectors, at 40 dB it is the same
+    assert rows[("awgn-no-nrb-no-mmse", 4, 5.0)]["psnr"] != rows[("awgn-no-nrb", 4, 5.0)]["psnr"]
+    assert rows[("awgn-no-nrb-no-mmse", 4, 40.0)]["psnr"] == rows[("noiseless", 4, None)]["psnr"]
     # at 40 dB nothing is lost: the channel returns the sent indices
     assert rows[("awgn-no-nrb", 4, 40.0)]["psnr"] == rows[("noiseless", 4, None)]["psnr"]
     assert rows[("awgn-no-reorder-no-nrb", 4, 40.0)]["psnr"] == rows[("noiseless", 4, None)]["psnr"]
