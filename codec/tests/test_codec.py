@@ -102,7 +102,11 @@ def test_mmse_hard_decisions(codec):
     indices = codec.encode(torch.rand(2, 3, 32, 40))
     plain = codec.dequantize_received(indices, 5.0)       # TINY has the option off
     assert torch.equal(plain, codec.quantizer.dequantize(indices))
+    assert torch.equal(codec.decision_posteriors(5.0), torch.eye(8))
     codec.cfg = dataclasses.replace(codec.cfg, mmse_hard_decisions=True)
+    assert torch.equal(codec.decision_posteriors(None), torch.eye(8))
+    assert torch.equal(codec.decision_posteriors(float("nan")), torch.eye(8))
+    assert torch.equal(codec.decision_posteriors(5.0), hard_decision_posteriors(5.0).float())
     assert torch.equal(codec.dequantize_received(indices, None), plain)
     assert torch.equal(codec.dequantize_received(indices, 60.0), plain)
     table = hard_decision_posteriors(5.0).float()
