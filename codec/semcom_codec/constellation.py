@@ -169,10 +169,17 @@ def hard_decision_posteriors(esn0_db, order=8):
                        0.5 * (pos_amp[1:] + pos_amp[:-1]),
                        torch.tensor([math.inf], dtype=torch.float64)])
     sigma = torch.sqrt(0.5 * torch.pow(10.0, -db / 10.0))[..., None, None]
-    # Upper tail via erfc keeps far-away probabilities exact instead of 1 - 1.
-    z = (edges[None, :] - pos_amp[:, None]) / sigma            # [..., sent p, edge]
-    tail = 0.5 * torch.erfc(z / math.sqrt(2.0))
-    by_position = (tail[..., :-1] - tail[..., 1:]).clamp_min(0.0)  # [..., sent p, decided q]
+    z = (edges[None, :] - pos_amp[:, None]) / sigma / math.sqrt(2.0)   # [..., sent p, edge]
+    above = 0.5 * torch.erfc(z)    # P(noise moves the point past the edge upwards)
+    below = 0.5 * torch.erfc(-z)   # ... and below it
+    # Each error probability as a difference of two small tails, so that it stays exact
+    # (and symmetric) where 1 - cdf would round to 0; the right decision takes the rest.
+    up = above[..., :-1] - above[..., 1:]          # cells above the sent position
+    down = below[..., 1:] - below[..., :-1]        # cells below it
+    q = torch.arange(order)
+    by_position = torch.where(q[None, :] > q[:, None], up, down).clamp_min(0.0)  # [.., p, q]
+    wrong = torch.where(q[None, :] == q[:, None], 0.0, by_position).sum(-1, keepdim=True)
+    by_position = torch.where(q[None, :] == q[:, None], 1.0 - wrong, by_position)
     labels = position_labels(order)
     table = torch.empty_like(by_position)
     table[..., labels[:, None], labels[None, :]] = by_position   # [..., sent, decided]

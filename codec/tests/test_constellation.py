@@ -231,5 +231,10 @@ def test_hard_decision_posteriors_batched_and_limits():
     assert torch.equal(tables[0, 1], torch.eye(8, dtype=torch.float64))  # no slicer error
     low = C.hard_decision_posteriors(-60.0)  # nothing is learnt from the decision
     assert torch.allclose(low, torch.full((8, 8), 1 / 8, dtype=torch.float64), atol=1e-3)
+    # far out in the tails both neighbours of an inner position stay alike and non-zero
+    clean = C.hard_decision_posteriors(40.0)
+    decided, lower, upper = (int(C.gray(torch.tensor(p))) for p in (3, 2, 4))
+    assert clean[decided, lower] > 0
+    assert float(clean[decided, lower]) == pytest.approx(float(clean[decided, upper]), rel=1e-9)
     with pytest.raises(ValueError, match="finite"):
         C.hard_decision_posteriors(float("nan"))
