@@ -6,7 +6,6 @@ which they go on the air. The receiver side takes hard indices or per-index post
 and requantizes it, then decodes.
 """
 
-import math
 import os
 
 import numpy as np
@@ -76,34 +75,35 @@ class SemanticCodec(nn.Module):
         return z
 
     def decision_posteriors(self, esn0_db=None):
-        """[N, N] float32 p(sent | decided) this receiver assumes for a hard decision at
-        ``esn0_db``: the identity without ``mmse_hard_decisions`` or an SNR (None/NaN)."""
+        """p(sent | decided) this receiver assumes for hard decisions at ``esn0_db``:
+        [N, N] float32 for a float or None, [B, N, N] for one Es/N0 per image. The
+        identity (the decided vector) without ``mmse_hard_decisions`` or where the Es/N0
+        is unknown (None or NaN)."""
         n = self.cfg.entries
-        if not self.cfg.mmse_hard_decisions or esn0_db is None or math.isnan(esn0_db):
-            return torch.eye(n)
-        return hard_decision_posteriors(float(esn0_db), n).float()
+        snr = torch.as_tensor(float("nan") if esn0_db is None else esn0_db,
+                              dtype=torch.float64).cpu()
+        if not self.cfg.mmse_hard_decisions:
+            snr = torch.full_like(snr, float("nan"))
+        unknown = torch.isnan(snr)
+        tables = hard_decision_posteriors(torch.nan_to_num(snr, nan=0.0), n)
+        tables[unknown] = torch.eye(n, dtype=tables.dtype)
+        return tables.float()
 
     @torch.no_grad()
     def dequantize_received(self, received, esn0_db=None):
-        """z from hard indices [B, L, P, h, w] or posteriors [..., N], before any NRB.
-
-        With ``mmse_hard_decisions`` hard indices become their MMSE code vectors under
-        ``esn0_db`` (float or [B]); where it is None or NaN they stay the decided vectors.
-        """
+        """z from hard indices [B, L, P, h, w] or posteriors [..., N], before any NRB;
+        hard indices through ``decision_posteriors`` (float or [B] ``esn0_db``)."""
         received = received.to(self.device)
         if received.ndim == 6:
             return self.quantizer.dequantize_soft(received)
         if not self.cfg.mmse_hard_decisions or esn0_db is None:
-            return self.quantizer.dequantize(received)
-        b = received.shape[0]
-        snr = torch.as_tensor(esn0_db, dtype=torch.float64).reshape(-1).cpu()
-        snr = snr.expand(b) if snr.numel() == 1 else snr
-        if snr.numel() != b:
-            raise ValueError(f"esn0_db has {snr.numel()} values for a batch of {b}")
-        unknown = torch.isnan(snr)
-        tables = hard_decision_posteriors(torch.nan_to_num(snr, nan=0.0), self.cfg.entries)
-        tables[unknown] = torch.eye(self.cfg.entries, dtype=tables.dtype)
+            return self.quantizer.dequantize(received)  # the decided vectors, no lookup
         self.quantizer.check_indices(received)
+        b = received.shape[0]
+        snr = torch.as_tensor(esn0_db, dtype=torch.float64).reshape(-1)
+        if snr.numel() not in (1, b):
+            raise ValueError(f"esn0_db has {snr.numel()} values for a batch of {b}")
+        tables = self.decision_posteriors(snr.expand(b))
         tables = tables.to(device=self.device, dtype=self.quantizer.codebooks.dtype)
         rows = torch.arange(b, device=self.device).view(b, 1, 1, 1, 1)
         return self.quantizer.dequantize_soft(tables[rows, received.long()])
