@@ -181,7 +181,12 @@ def _finish(codec, main_process, path, extra, stage):
 
 
 def train_stage1(args):
-    """L1 + LPIPS image loss, EMA codebooks with k-means init and restarts, commitment."""
+    """L1 + LPIPS image loss, EMA codebooks with k-means init and restarts, commitment.
+
+    After ``--steps`` joint steps, ``--decoder-steps`` more refine the decoder alone: the
+    encoder and codebooks are frozen, so the decoder fits the final quantized latents
+    without the codebook drift that longer joint training showed (level-1 collapse).
+    """
     from .lpips import LPIPS
 
     device, main_process, ckpt_path = _start_run(args, "checkpoint_stage1.pt")
@@ -206,14 +211,19 @@ def train_stage1(args):
     encoder, decoder = _ddp(codec.encoder, device), _ddp(codec.decoder, device)
     level_probs = level_weights(args.level_weights, cfg.levels)
     log = open(os.path.join(args.out, "log_stage1.jsonl"), "a")
-    progress = Progress(args.steps, step)
+    total = args.steps + args.decoder_steps
+    progress = Progress(total, step)
     stop = StopRule(args)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    while step < args.steps:
+    while step < total:
+        decoder_only = step >= args.steps
+        lr = (cosine_lr(step - args.steps, args.decoder_steps, 0, args.decoder_lr)
+              if decoder_only else cosine_lr(step, args.steps, args.warmup, args.lr))
         for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
+            group["lr"] = lr
+        codec.quantizer.train(not decoder_only)      # eval: no EMA updates, no restarts
         x = crops.sample(args.batch).to(device)
-        with autocast:
+        with torch.set_grad_enabled(not decoder_only), autocast:
             z = encoder(x).float()
         _, indices, qlosses = codec.quantizer(z)      # EMA updates on every level
         latents = cumulative_latents(codec.quantizer, indices)
@@ -229,7 +239,9 @@ def train_stage1(args):
         # vectors and starves the residual levels.
         commitment = (qlosses["commitment"][-1].sum() if args.commitment_levels == "final"
                       else qlosses["commitment"].sum())
-        loss = l1 + args.lpips_weight * perceptual + args.commitment * commitment
+        loss = l1 + args.lpips_weight * perceptual
+        if not decoder_only:
+            loss = loss + args.commitment * commitment
         optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
             loss.backward()
@@ -237,17 +249,18 @@ def train_stage1(args):
             optimizer.step()
         step += 1
 
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or step == total:
             # every process resets its usage counters, so that all copies stay equal
             usage = codec.quantizer.codebook_usage(reset=True)
-        if main_process and (step % args.log_every == 0 or step == args.steps):
-            record = {"step": step, "loss": loss.item(), "l1": l1.item(),
+        if main_process and (step % args.log_every == 0 or step == total):
+            record = {"step": step, "lr": lr, "decoder_only": decoder_only,
+                      "loss": loss.item(), "l1": l1.item(),
                       "lpips": perceptual.item(), "commitment": commitment.item(),
                       "perplexity": [round(float(p), 2) for p in
                                      usage["perplexity"].mean(dim=1)]}
             progress.update(step, f"l1 {record['l1']:.4f} lpips {record['lpips']:.3f} "
                                   f"perplexity {record['perplexity']}")
-            if step % args.val_every == 0 or step == args.steps:
+            if step % args.val_every == 0 or step == total:
                 if val_images:
                     record.update(validate(codec, lpips, val_images, device))
                     print(f"\nvalidation at {step}: " + ", ".join(
@@ -257,7 +270,7 @@ def train_stage1(args):
             log.write(json.dumps(record) + "\n")
             log.flush()
         stopping = stop(step)
-        if main_process and (step % args.checkpoint_every == 0 or step == args.steps
+        if main_process and (step % args.checkpoint_every == 0 or step == total
                              or stopping):
             _save_checkpoint(ckpt_path, step, codec, optimizer, crops)
             if step % args.val_every == 0:  # a snapshot to go back to if a run degrades
@@ -267,7 +280,8 @@ def train_stage1(args):
             return _stopped_early(main_process, codec, step)
 
     return _finish(codec, main_process, os.path.join(args.out, "codec_stage1.pt"),
-                   {"stage": 1, "steps": step}, "stage 1")
+                   {"stage": 1, "steps": step, "decoder_steps": args.decoder_steps},
+                   "stage 1")
 
 
 def train_stage2(args):
@@ -283,6 +297,8 @@ def train_stage2(args):
 
     if not args.init:
         raise ValueError("stage 2 needs --init, the stage-1 codec weights")
+    if args.decoder_steps:
+        raise ValueError("--decoder-steps belongs to stage 1; stage 2 trains only the NRB")
     if not args.balance >= 0:
         raise ValueError(f"--balance must be 0 (off) or a positive floor, got {args.balance}")
     device, main_process, ckpt_path = _start_run(args, "checkpoint_stage2.pt")

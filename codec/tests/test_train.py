@@ -1,5 +1,7 @@
 """The training commands on a tiny model: they run, checkpoint, and resume exactly."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -39,6 +41,24 @@ def test_stage1_resume_is_exact(image_folder, tmp_path):
         assert torch.equal(a[key], b[key]), key
     log = (tmp_path / "straight" / "log_stage1.jsonl").read_text()
     assert '"psnr_L4"' in log and '"lpips_L1"' in log
+
+
+def test_stage1_decoder_steps_freeze_encoder_and_codebooks(image_folder, tmp_path):
+    out = tmp_path / "run"
+    train("stage1", image_folder, out, 2, "--decoder-steps", "3", "--stop-at", "2")
+    joint = torch.load(out / "checkpoint_stage1.pt", weights_only=True)["codec"]
+    train("stage1", image_folder, out, 2, "--decoder-steps", "3", "--resume")
+    final = load_codec(out / "codec_stage1.pt").state_dict()
+    frozen = [k for k in joint if k.startswith(("encoder.", "quantizer."))
+              and not k.startswith("quantizer.usage_counts")]
+    assert any(k.startswith("quantizer.codebooks") for k in frozen)
+    for key in frozen:
+        assert torch.equal(joint[key], final[key]), key
+    decoder = [k for k in joint if k.startswith("decoder.")]
+    assert any(not torch.equal(joint[k], final[k]) for k in decoder)
+    records = [json.loads(line) for line in (out / "log_stage1.jsonl").read_text().splitlines()]
+    assert [r["decoder_only"] for r in records] == [False, True, True]
+    assert records[-1]["step"] == 5 and records[-1]["lr"] < 1e-4
 
 
 def test_stage2_trains_only_the_nrb_and_records_reordering(image_folder, tmp_path):
