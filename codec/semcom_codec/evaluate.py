@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 import time
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -24,6 +25,36 @@ from .weights import file_sha256
 from .images import psnr
 
 QUICK_IMAGES = 4
+
+
+class Condition(NamedTuple):
+    """One row of the table: what is sent, through which channel, and how it is received."""
+
+    name: str
+    levels: int
+    esn0_db: Optional[float]     # None: noiseless
+    demapping: str = "hard"      # "hard" or "soft"
+    nrb: bool = False
+    told_esn0: bool = True       # False: the receiver is not given the Es/N0
+    unreordered: bool = False    # True: the model with its stage-1 codebook labels
+
+
+def conditions_for(codec, snrs, levels, reordering_known):
+    """The conditions evaluated for ``codec``: noiseless levels, then per Es/N0 every level
+    with the NRB and, at the top level, the ablations the model supports."""
+    conditions = [Condition("noiseless", level, None) for level in levels]
+    top = max(levels)
+    for snr in snrs:
+        if snr is None:
+            continue
+        conditions += [Condition("awgn", level, snr, nrb=True) for level in levels]
+        conditions += [Condition("awgn-no-nrb", top, snr),
+                       Condition("awgn-soft", top, snr, "soft", nrb=True)]
+        if codec.cfg.mmse_hard_decisions:  # the decided code vectors instead of MMSE ones
+            conditions.append(Condition("awgn-no-nrb-no-mmse", top, snr, told_esn0=False))
+        if reordering_known:
+            conditions.append(Condition("awgn-no-reorder-no-nrb", top, snr, unreordered=True))
+    return conditions
 
 
 def unreordered_indices(indices, permutations):
@@ -70,21 +101,7 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
     unreordered = relabelled_codec_view(codec, perms) if perms is not None else None
     channel = IndexChannel(codec.cfg.entries, "awgn")
 
-    conditions = []
-    for level in levels:
-        conditions.append(("noiseless", level, None, "hard", False))
-    for snr in snrs:
-        if snr is None:
-            continue
-        for level in levels:
-            conditions.append(("awgn", level, snr, "hard", True))
-        top = max(levels)
-        conditions += [("awgn-no-nrb", top, snr, "hard", False),
-                       ("awgn-soft", top, snr, "soft", True)]
-        if codec.cfg.mmse_hard_decisions:  # the decided code vectors instead of MMSE ones
-            conditions.append(("awgn-no-nrb-no-mmse", top, snr, "hard", False))
-        if unreordered is not None:
-            conditions.append(("awgn-no-reorder-no-nrb", top, snr, "hard", False))
+    conditions = conditions_for(codec, snrs, levels, unreordered is not None)
 
     sums = {c: {"psnr": 0.0, "lpips": 0.0} for c in conditions}
     timing = []
@@ -99,20 +116,20 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
         timing.append(time.perf_counter() - start)
         del full
         for cond in conditions:
-            name, level, snr, output, nrb = cond
-            sent = indices[:, :level]
+            sent = indices[:, :cond.levels]
             model = codec
-            if name == "awgn-no-reorder-no-nrb":
+            if cond.unreordered:
                 model, sent = unreordered, unreordered_indices(sent, perms)
-            if snr is None:
+            if cond.esn0_db is None:
                 received = sent
             else:
                 gen = torch.Generator(device=device).manual_seed(seed * 1000 + i)
-                received = channel(sent, float(snr), gen, output=output)
+                received = channel(sent, float(cond.esn0_db), gen, output=cond.demapping)
             # without an NRB the Es/N0 only shapes the MMSE code vectors: withheld, the
             # receiver dequantizes each decision to the decided vector
-            told = None if name == "awgn-no-nrb-no-mmse" else snr
-            y = model.decode(received, size=x.shape[-2:], noise_reduction=nrb, esn0_db=told)
+            told = cond.esn0_db if cond.told_esn0 else None
+            y = model.decode(received, size=x.shape[-2:], noise_reduction=cond.nrb,
+                             esn0_db=told)
             out = y[0].permute(1, 2, 0).cpu().numpy()
             sums[cond]["psnr"] += psnr(image, out)
             sums[cond]["lpips"] += float(lpips(y, x, normalize=True))
@@ -121,9 +138,9 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
 
     rows = []
     for cond in conditions:
-        name, level, snr, output, nrb = cond
-        rows.append({"condition": name, "levels": level, "esn0_db": snr, "demapping": output,
-                     "nrb": nrb, "psnr": sums[cond]["psnr"] / len(files),
+        rows.append({"condition": cond.name, "levels": cond.levels, "esn0_db": cond.esn0_db,
+                     "demapping": cond.demapping, "nrb": cond.nrb,
+                     "psnr": sums[cond]["psnr"] / len(files),
                      "lpips": sums[cond]["lpips"] / len(files)})
     meta = {"weights": os.fspath(weights), "weights_sha256": file_sha256(weights),
             "images": len(files), "folder": os.fspath(folder),

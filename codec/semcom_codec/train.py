@@ -225,7 +225,7 @@ def train_stage1(args):
         x = crops.sample(args.batch).to(device)
         with torch.set_grad_enabled(not decoder_only), autocast:
             z = encoder(x).float()
-        _, indices, qlosses = codec.quantizer(z)      # EMA updates on every level
+        _, indices, qlosses = codec.quantizer(z)      # joint steps: EMA updates, every level
         latents = cumulative_latents(codec.quantizer, indices)
         levels = torch.multinomial(level_probs, x.shape[0], replacement=True)
         z_q = latents[levels.to(device), torch.arange(x.shape[0], device=device)]

@@ -1,6 +1,7 @@
 """The evaluation command on a tiny codec: conditions, the unreordered ablation, outputs."""
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ from PIL import Image
 from semcom_codec import cli
 from semcom_codec.codec import SemanticCodec, save_codec
 from semcom_codec.config import get_config
-from semcom_codec.evaluate import relabelled_codec_view, unreordered_indices
+from semcom_codec.evaluate import conditions_for, relabelled_codec_view, unreordered_indices
 from semcom_codec.nrb import NoiseReductionBlock
 from semcom_codec.reorder import reorder_mocrvq
 
@@ -72,3 +73,18 @@ def test_evaluate_command_writes_tables(tmp_path):
     markdown = out_md.read_text()
     assert markdown.startswith("Command: `semcom evaluate --weights ")
     assert markdown.count("\n| ") == 1 + len(rows) + 1  # header, rule, rows
+
+
+def test_conditions_follow_what_the_model_supports():
+    codec = tiny_codec()
+    full = conditions_for(codec, [None, 10.0], (1, 2, 3, 4), reordering_known=True)
+    names = [c.name for c in full]
+    assert names[:4] == ["noiseless"] * 4 and names.count("awgn") == 4
+    decided = next(c for c in full if c.name == "awgn-no-nrb-no-mmse")
+    assert not decided.told_esn0 and not decided.nrb and decided.levels == 4
+    assert next(c for c in full if c.name == "awgn-no-reorder-no-nrb").unreordered
+    codec.cfg = dataclasses.replace(codec.cfg, mmse_hard_decisions=False)
+    plain = conditions_for(codec, [10.0], (1, 4), reordering_known=False)
+    assert [c.name for c in plain] == ["noiseless", "noiseless", "awgn", "awgn",
+                                       "awgn-no-nrb", "awgn-soft"]
+    assert all(c.told_esn0 and not c.unreordered for c in plain)

@@ -111,6 +111,9 @@ def test_stage2_paper_receiver_is_not_told_the_snr(image_folder, tmp_path):
 def test_stage2_needs_init_and_cuda_needs_a_gpu(image_folder, tmp_path):
     with pytest.raises(ValueError, match="stage 2 needs --init"):
         train("stage2", image_folder, tmp_path / "x", 1)
+    with pytest.raises(ValueError, match="--decoder-steps belongs to stage 1"):
+        train("stage2", image_folder, tmp_path / "x", 1, "--init", "unused.pt",
+              "--decoder-steps", "5")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU is available"):
             train("stage1", image_folder, tmp_path / "y", 1, "--device", "cuda")
