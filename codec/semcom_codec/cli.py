@@ -42,10 +42,14 @@ def _add_train_parser(sub):
     p.add_argument("--init", help="stage 2: the stage-1 codec weights to start from")
     p.add_argument("--steps", type=int, default=15000)
     p.add_argument("--decoder-steps", type=int, default=0,
-                   help="stage 1: steps after --steps that refine the decoder alone "
-                        "(encoder and codebooks frozen)")
+                   help="steps after --steps that refine the decoder alone: stage 1 on "
+                        "the noiseless latents (encoder and codebooks frozen), stage 2 on "
+                        "the receiver's output (NRB frozen too)")
     p.add_argument("--decoder-lr", type=float, default=1e-4,
-                   help="stage 1: peak learning rate of the decoder-only steps (cosine)")
+                   help="peak learning rate of the decoder-only steps (cosine)")
+    p.add_argument("--decoder-clean", type=float, default=0.5,
+                   help="stage 2 decoder-only steps: share of samples decoded from the "
+                        "noiseless latent (the rest from the NRB's output)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--lr", type=float, default=7e-4)

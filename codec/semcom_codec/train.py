@@ -288,7 +288,11 @@ def train_stage2(args):
     """NRB through the simulated channel (Es/N0 drawn from -5..30 dB), all else frozen.
 
     The stage-1 codebooks are reordered (Algorithm 1 + Gray mapping) first, so that the
-    NRB learns the error statistics of the mapping that goes on the air.
+    NRB learns the error statistics of the mapping that goes on the air. After ``--steps``
+    NRB steps, ``--decoder-steps`` more refine the decoder alone (NRB frozen) on what the
+    receiver gives it: the noiseless latent for a ``--decoder-clean`` share of samples,
+    else the NRB's requantized output at a random Es/N0. A decoder refined on noiseless
+    latents alone renders wrong code vectors badly (stage 1's tail measured that).
     """
     from .channel import IndexChannel
     from .codec import load_codec
@@ -297,10 +301,10 @@ def train_stage2(args):
 
     if not args.init:
         raise ValueError("stage 2 needs --init, the stage-1 codec weights")
-    if args.decoder_steps:
-        raise ValueError("--decoder-steps belongs to stage 1; stage 2 trains only the NRB")
     if not args.balance >= 0:
         raise ValueError(f"--balance must be 0 (off) or a positive floor, got {args.balance}")
+    if not 0 <= args.decoder_clean <= 1:
+        raise ValueError(f"--decoder-clean must lie in 0..1, got {args.decoder_clean}")
     device, main_process, ckpt_path = _start_run(args, "checkpoint_stage2.pt")
 
     codec = load_codec(args.init, device)
@@ -318,6 +322,14 @@ def train_stage2(args):
     for module in (codec.encoder, codec.quantizer, codec.decoder):
         module.requires_grad_(False).eval()
     optimizer = torch.optim.Adam(codec.nrb.parameters(), lr=args.lr, betas=(0.9, 0.99))
+    decoder_optimizer = torch.optim.Adam(codec.decoder.parameters(), lr=args.decoder_lr,
+                                         betas=(0.9, 0.99))
+    lpips = None
+    if args.decoder_steps:
+        from .lpips import LPIPS
+
+        with torch.random.fork_rng(devices=[]):  # the NRB steps draw as without a tail
+            lpips = LPIPS().to(device)
     crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
                              _crop_generator(args, 0))
     channel = IndexChannel(codec.cfg.entries, "awgn")
@@ -327,21 +339,25 @@ def train_stage2(args):
     if args.resume and os.path.exists(ckpt_path):
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         step = _restore(state, codec, optimizer, crops, args, main_process, ckpt_path)
+        if "decoder_optimizer" in state:  # absent in runs that ended before their tail
+            decoder_optimizer.load_state_dict(state["decoder_optimizer"])
         if main_process:
             noise.set_state(state["noise_rng"])
         else:
             noise.manual_seed(args.seed + 1 + 7919 * distributed.rank() + step)
 
     log = open(os.path.join(args.out, "log_stage2.jsonl"), "a")
-    progress = Progress(args.steps, step)
+    total = args.steps + args.decoder_steps
+    progress = Progress(total, step)
     stop = StopRule(args)
     levels_all = codec.cfg.levels
     nrb = _ddp(codec.nrb, device)
-    while step < args.steps:
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
+    decoder = None  # wrapped when the decoder-only steps begin
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    def channel_batch(levels):
+        """Crops, their noiseless z_q, the received latent before the NRB, Es/N0s."""
         x = crops.sample(args.batch).to(device)
-        levels = int(torch.randint(1, levels_all + 1, (1,)))
         snr = torch.empty(x.shape[0], device=device).uniform_(args.snr_min, args.snr_max,
                                                               generator=noise)
         told = snr
@@ -353,7 +369,14 @@ def train_stage2(args):
             indices, z_q = codec.quantizer.quantize(codec.encoder(x), levels)
             soft = bool(torch.rand(1) < args.soft_fraction)
             received = channel(indices, snr, noise, output="soft" if soft else "hard")
-            z_hat = codec.dequantize_received(received, told)  # as the receiver will
+        return x, z_q, received, told
+
+    def nrb_step():
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
+        levels = int(torch.randint(1, levels_all + 1, (1,)))
+        _, z_q, received, told = channel_batch(levels)
+        z_hat = codec.dequantize_received(received, told)  # as the receiver will
         z_r = nrb(z_hat, levels, told)
         per_sample = noise_reduction_loss(z_r, z_q, per_sample=True)
         with torch.no_grad():
@@ -363,25 +386,61 @@ def train_stage2(args):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        baseline = unrefined.mean().item()
+        return ({"loss": per_sample.mean().item(), "loss_without_nrb": baseline,
+                 "levels": levels}, f"loss {per_sample.mean().item():.4f} "
+                                    f"(no NRB {baseline:.4f})")
+
+    def decoder_step():
+        lr = cosine_lr(step - args.steps, args.decoder_steps, 0, args.decoder_lr)
+        for group in decoder_optimizer.param_groups:
+            group["lr"] = lr
+        levels = int(torch.multinomial(level_probs, 1)) + 1
+        x, z_q, received, told = channel_batch(levels)
+        clean = torch.rand(x.shape[0], device=device, generator=noise) < args.decoder_clean
+        z_rx = codec.received_latent(received, esn0_db=told)  # NRB + requantization
+        z_in = torch.where(clean.view(-1, 1, 1, 1), z_q, z_rx)
+        with autocast:
+            x_hat = decoder(z_in).float()
+            l1 = (x_hat - x).abs().mean()
+            perceptual = lpips(x_hat, x, normalize=True).mean()
+        loss = l1 + args.lpips_weight * perceptual
+        decoder_optimizer.zero_grad(set_to_none=True)
+        if torch.isfinite(loss):
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(codec.decoder.parameters(), args.clip_grad)
+            decoder_optimizer.step()
+        return ({"lr": lr, "loss": loss.item(), "l1": l1.item(), "lpips": perceptual.item(),
+                 "levels": levels, "clean": int(clean.sum())},
+                f"l1 {l1.item():.4f} lpips {perceptual.item():.3f}")
+
+    level_probs = level_weights(args.level_weights, levels_all)
+    while step < total:
+        decoder_only = step >= args.steps
+        if decoder_only and decoder is None:
+            codec.nrb.requires_grad_(False).eval()
+            codec.decoder.requires_grad_(True).train()
+            decoder = _ddp(codec.decoder, device)
+        record, text = decoder_step() if decoder_only else nrb_step()
         step += 1
 
-        if main_process and (step % args.log_every == 0 or step == args.steps):
-            baseline = unrefined.mean().item()
-            record = {"step": step, "loss": per_sample.mean().item(), "loss_without_nrb": baseline,
-                      "levels": levels, "time": time.time()}
-            progress.update(step, f"loss {record['loss']:.4f} (no NRB {baseline:.4f})")
+        if main_process and (step % args.log_every == 0 or step == total):
+            record = {"step": step, "decoder_only": decoder_only, **record,
+                      "time": time.time()}
+            progress.update(step, text)
             log.write(json.dumps(record) + "\n")
             log.flush()
         stopping = stop(step)
-        if main_process and (step % args.checkpoint_every == 0 or step == args.steps
+        if main_process and (step % args.checkpoint_every == 0 or step == total
                              or stopping):
             _save_checkpoint(ckpt_path, step, codec, optimizer, crops,
-                             noise_rng=noise.get_state())
+                             noise_rng=noise.get_state(),
+                             decoder_optimizer=decoder_optimizer.state_dict())
         if stopping:
             return _stopped_early(main_process, codec, step)
 
     # new index of each stage-1 index, per level and head: lets the evaluation rebuild
     # the unreordered codec for the ablation
     return _finish(codec, main_process, os.path.join(args.out, "codec.pt"),
-                   {"stage": 2, "steps": step,
+                   {"stage": 2, "steps": args.steps, "decoder_steps": args.decoder_steps,
                     "reorder_permutations": permutations.tolist()}, "stage 2")

@@ -83,6 +83,36 @@ def test_stage2_trains_only_the_nrb_and_records_reordering(image_folder, tmp_pat
                                stage1.quantizer.codebooks[d, p])
 
 
+def test_stage2_decoder_steps_refine_only_the_decoder_and_resume_exactly(image_folder,
+                                                                        tmp_path):
+    train("stage1", image_folder, tmp_path / "s1", 2)
+    init = ["--init", str(tmp_path / "s1" / "codec_stage1.pt"), "--decoder-steps", "3"]
+    train("stage2", image_folder, tmp_path / "straight", 2, *init)
+    train("stage2", image_folder, tmp_path / "split", 2, *init, "--stop-at", "2")
+    nrb_only = torch.load(tmp_path / "split" / "checkpoint_stage2.pt",
+                          weights_only=True)["codec"]
+    train("stage2", image_folder, tmp_path / "split", 2, *init, "--stop-at", "4", "--resume")
+    train("stage2", image_folder, tmp_path / "split", 2, *init, "--resume")
+    final = load_codec(tmp_path / "split" / "codec.pt").state_dict()
+    straight = load_codec(tmp_path / "straight" / "codec.pt").state_dict()
+    for key in final:  # resuming inside the decoder-only steps is exact
+        assert torch.equal(final[key], straight[key]), key
+    frozen = [k for k in nrb_only if k.startswith(("encoder.", "quantizer.", "nrb."))
+              and not k.startswith("quantizer.usage_counts")]
+    assert any(k.startswith("nrb.") for k in frozen)
+    for key in frozen:
+        assert torch.equal(nrb_only[key], final[key]), key
+    decoder = [k for k in nrb_only if k.startswith("decoder.")]
+    assert any(not torch.equal(nrb_only[k], final[k]) for k in decoder)
+    records = [json.loads(line)
+               for line in (tmp_path / "straight" / "log_stage2.jsonl").read_text().splitlines()]
+    assert [r["decoder_only"] for r in records] == [False, True, True]
+    assert records[-1]["step"] == 5 and records[-1]["lr"] < 1e-4
+    assert 0 <= records[-1]["clean"] <= 2
+    extra = torch.load(tmp_path / "straight" / "codec.pt", weights_only=True)["extra"]
+    assert extra["steps"] == 2 and extra["decoder_steps"] == 3
+
+
 def test_stage2_resume_is_exact(image_folder, tmp_path):
     train("stage1", image_folder, tmp_path / "s1", 2)
     init = ["--init", str(tmp_path / "s1" / "codec_stage1.pt")]
@@ -111,9 +141,9 @@ def test_stage2_paper_receiver_is_not_told_the_snr(image_folder, tmp_path):
 def test_stage2_needs_init_and_cuda_needs_a_gpu(image_folder, tmp_path):
     with pytest.raises(ValueError, match="stage 2 needs --init"):
         train("stage2", image_folder, tmp_path / "x", 1)
-    with pytest.raises(ValueError, match="--decoder-steps belongs to stage 1"):
+    with pytest.raises(ValueError, match="--decoder-clean must lie in 0..1"):
         train("stage2", image_folder, tmp_path / "x", 1, "--init", "unused.pt",
-              "--decoder-steps", "5")
+              "--decoder-clean", "1.5")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA GPU is available"):
             train("stage1", image_folder, tmp_path / "y", 1, "--device", "cuda")
