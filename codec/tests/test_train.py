@@ -97,6 +97,10 @@ def test_stage2_decoder_steps_refine_only_the_decoder_and_resume_exactly(image_f
     straight = load_codec(tmp_path / "straight" / "codec.pt").state_dict()
     for key in final:  # resuming inside the decoder-only steps is exact
         assert torch.equal(final[key], straight[key]), key
+    train("stage2", image_folder, tmp_path / "plain", 2, *init[:2])
+    plain = load_codec(tmp_path / "plain" / "codec.pt").state_dict()
+    for key in plain:  # the NRB steps are those of a run without a tail
+        assert torch.equal(plain[key], nrb_only[key]), key
     frozen = [k for k in nrb_only if k.startswith(("encoder.", "quantizer.", "nrb."))
               and not k.startswith("quantizer.usage_counts")]
     assert any(k.startswith("nrb.") for k in frozen)
