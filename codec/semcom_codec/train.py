@@ -128,6 +128,15 @@ def validate(codec, lpips, images, device, levels=(1, 4)):
     return out
 
 
+def image_loss(decoder, lpips, z, x, lpips_weight, autocast):
+    """(L1 + lpips_weight x LPIPS, L1, LPIPS) of decoding z against the images x."""
+    with autocast:
+        x_hat = decoder(z).float()
+        l1 = (x_hat - x).abs().mean()
+        perceptual = lpips(x_hat, x, normalize=True).mean()
+    return l1 + lpips_weight * perceptual, l1, perceptual
+
+
 def _save_checkpoint(path, step, codec, optimizer, crops, **extra_state):
     """Everything --resume needs, written atomically (a crash never leaves half a file)."""
     state = {"step": step, "codec": codec.state_dict(), "config": codec.cfg.to_dict(),
@@ -230,16 +239,12 @@ def train_stage1(args):
         levels = torch.multinomial(level_probs, x.shape[0], replacement=True)
         z_q = latents[levels.to(device), torch.arange(x.shape[0], device=device)]
         z_st = z + (z_q - z).detach()                 # straight-through estimator
-        with autocast:
-            x_hat = decoder(z_st).float()
-            l1 = (x_hat - x).abs().mean()
-            perceptual = lpips(x_hat, x, normalize=True).mean()
+        loss, l1, perceptual = image_loss(decoder, lpips, z_st, x, args.lpips_weight, autocast)
         # 'final' ties z to the full-rate z_q only (its gradient is the last residual);
         # 'all' also ties z to every coarser z_q, which pulls z onto the level-1 code
         # vectors and starves the residual levels.
         commitment = (qlosses["commitment"][-1].sum() if args.commitment_levels == "final"
                       else qlosses["commitment"].sum())
-        loss = l1 + args.lpips_weight * perceptual
         if not decoder_only:
             loss = loss + args.commitment * commitment
         optimizer.zero_grad(set_to_none=True)
@@ -386,10 +391,8 @@ def train_stage2(args):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        baseline = unrefined.mean().item()
-        return ({"loss": per_sample.mean().item(), "loss_without_nrb": baseline,
-                 "levels": levels}, f"loss {per_sample.mean().item():.4f} "
-                                    f"(no NRB {baseline:.4f})")
+        return {"loss": per_sample.mean(), "loss_without_nrb": unrefined.mean(),
+                "levels": levels}
 
     def decoder_step():
         lr = cosine_lr(step - args.steps, args.decoder_steps, 0, args.decoder_lr)
@@ -400,19 +403,14 @@ def train_stage2(args):
         clean = torch.rand(x.shape[0], device=device, generator=noise) < args.decoder_clean
         z_rx = codec.received_latent(received, esn0_db=told)  # NRB + requantization
         z_in = torch.where(clean.view(-1, 1, 1, 1), z_q, z_rx)
-        with autocast:
-            x_hat = decoder(z_in).float()
-            l1 = (x_hat - x).abs().mean()
-            perceptual = lpips(x_hat, x, normalize=True).mean()
-        loss = l1 + args.lpips_weight * perceptual
+        loss, l1, perceptual = image_loss(decoder, lpips, z_in, x, args.lpips_weight, autocast)
         decoder_optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
             loss.backward()
             torch.nn.utils.clip_grad_norm_(codec.decoder.parameters(), args.clip_grad)
             decoder_optimizer.step()
-        return ({"lr": lr, "loss": loss.item(), "l1": l1.item(), "lpips": perceptual.item(),
-                 "levels": levels, "clean": int(clean.sum())},
-                f"l1 {l1.item():.4f} lpips {perceptual.item():.3f}")
+        return {"lr": lr, "loss": loss, "l1": l1, "lpips": perceptual, "levels": levels,
+                "clean": clean.sum()}
 
     level_probs = level_weights(args.level_weights, levels_all)
     while step < total:
@@ -421,13 +419,15 @@ def train_stage2(args):
             codec.nrb.requires_grad_(False).eval()
             codec.decoder.requires_grad_(True).train()
             decoder = _ddp(codec.decoder, device)
-        record, text = decoder_step() if decoder_only else nrb_step()
+        record = decoder_step() if decoder_only else nrb_step()
         step += 1
 
         if main_process and (step % args.log_every == 0 or step == total):
-            record = {"step": step, "decoder_only": decoder_only, **record,
-                      "time": time.time()}
-            progress.update(step, text)
+            record = {"step": step, "decoder_only": decoder_only, "time": time.time(),
+                      **{k: v.item() if torch.is_tensor(v) else v for k, v in record.items()}}
+            progress.update(step, f"l1 {record['l1']:.4f} lpips {record['lpips']:.3f}"
+                            if decoder_only else f"loss {record['loss']:.4f} "
+                            f"(no NRB {record['loss_without_nrb']:.4f})")
             log.write(json.dumps(record) + "\n")
             log.flush()
         stopping = stop(step)
