@@ -172,3 +172,11 @@ def test_torchrun_two_cpu_processes_with_gloo(image_folder, tmp_path):
     assert load_codec(out / "codec_stage1.pt").quantizer.initialized
     steps = [line for line in (out / "log_stage1.jsonl").read_text().splitlines()]
     assert len(steps) == 3  # one writer: process 0 logs each step once
+
+    # stage 2 with its decoder-only steps: the decoder is wrapped when they begin
+    stage2 = cmd[:cmd.index("stage1")] + ["stage2", "--init", str(out / "codec_stage1.pt"),
+                                          "--decoder-steps", "2"] + cmd[cmd.index("stage1") + 1:]
+    result = subprocess.run(stage2, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    records = [json.loads(line) for line in (out / "log_stage2.jsonl").read_text().splitlines()]
+    assert [r["decoder_only"] for r in records] == [False, False, False, True, True]
