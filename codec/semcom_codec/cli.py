@@ -47,7 +47,7 @@ def _add_train_parser(sub):
                         "the receiver's output (NRB frozen too)")
     p.add_argument("--decoder-lr", type=float, default=1e-4,
                    help="peak learning rate of the decoder-only steps (cosine)")
-    p.add_argument("--decoder-clean", type=float, default=0.5,
+    p.add_argument("--decoder-clean", type=float, default=0.9,
                    help="stage 2 decoder-only steps: share of samples decoded from the "
                         "noiseless latent (the rest from the NRB's output)")
     p.add_argument("--batch", type=int, default=8)
