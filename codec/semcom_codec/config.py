@@ -67,9 +67,10 @@ def _receiver_field(name):
 
 
 CONFIGS = {
-    # Trains on 2 CPU cores in under two hours. The NRB is wider and deeper than the
-    # defaults (which earlier weight files store): with 96 x 3 pairs and a longer stage 2,
-    # Kodak LPIPS at 10 dB went from 0.360 to 0.341 (docs/MODEL_CARD.md).
+    # Trains on 2 CPU cores in two and a half hours (both stages with their decoder-only
+    # steps, docs/MODEL_CARD.md). The NRB is wider and deeper than the defaults (which
+    # earlier weight files store): with 96 x 3 pairs and a longer stage 2, Kodak LPIPS at
+    # 10 dB went from 0.360 to 0.341 (docs/MODEL_CARD.md).
     "small": CodecConfig(nrb_dim=96, nrb_layers=3, nrb_snr_input=True,
                          mmse_hard_decisions=True),
     # For tests and smoke runs of the training commands only.

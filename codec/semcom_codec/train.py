@@ -401,8 +401,10 @@ def train_stage2(args):
         levels = int(torch.multinomial(level_probs, 1)) + 1
         x, z_q, received, told = channel_batch(levels)
         clean = torch.rand(x.shape[0], device=device, generator=noise) < args.decoder_clean
-        z_rx = codec.received_latent(received, esn0_db=told)  # NRB + requantization
-        z_in = torch.where(clean.view(-1, 1, 1, 1), z_q, z_rx)
+        z_in = z_q.clone()
+        noisy = (~clean).nonzero().flatten()
+        if len(noisy):  # NRB + requantization, only where the receiver's output is used
+            z_in[noisy] = codec.received_latent(received[noisy], esn0_db=told[noisy])
         loss, l1, perceptual = image_loss(decoder, lpips, z_in, x, args.lpips_weight, autocast)
         decoder_optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
