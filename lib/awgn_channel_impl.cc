@@ -15,8 +15,10 @@ namespace semcom {
 
 float esn0_db_to_noise_var(float esn0_db)
 {
-    if (!std::isfinite(esn0_db)) {
-        throw std::invalid_argument("Es/N0 must be a finite number of dB, got " +
+    // Beyond +-100 dB the noise variance leaves what float32 samples can carry
+    // (-400 dB would be 1e40: inf and NaN samples).
+    if (!(esn0_db >= -100.0f && esn0_db <= 200.0f)) {
+        throw std::invalid_argument("Es/N0 must be a number of dB in -100..200, got " +
                                     std::to_string(esn0_db));
     }
     return std::pow(10.0f, -esn0_db / 10.0f);

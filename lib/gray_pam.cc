@@ -212,9 +212,11 @@ SEMCOM_VECTOR_CLONES void soft_demap_fixed(const float* axis,
 namespace {
 void check_noise_var(float noise_var)
 {
-    if (!(noise_var > 0.0f) || !std::isfinite(noise_var)) {
+    // 1/N0 must be finite too: a denormal N0 would make it inf and the posteriors NaN
+    if (!(noise_var > 0.0f) || !std::isfinite(noise_var) ||
+        !std::isfinite(1.0f / noise_var)) {
         throw std::invalid_argument("gray_pam: noise variance N0 must be a positive finite "
-                                    "number, got " +
+                                    "number with a finite inverse, got " +
                                     std::to_string(noise_var));
     }
 }

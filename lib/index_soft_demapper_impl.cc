@@ -32,9 +32,11 @@ index_soft_demapper_impl::index_soft_demapper_impl(unsigned int order, float noi
 
 void index_soft_demapper_impl::set_noise_var(float noise_var)
 {
-    if (!(noise_var > 0.0f) || !std::isfinite(noise_var)) {
+    // N0 from 1e-10 to 1e10 (Es/N0 -100..100 dB): 1/N0 and the log-posteriors stay
+    // finite in float32.
+    if (!(noise_var >= 1e-10f && noise_var <= 1e10f)) {
         throw std::invalid_argument(
-            "index_soft_demapper: noise variance N0 must be a positive finite number, got " +
+            "index_soft_demapper: noise variance N0 must be in 1e-10..1e10, got " +
             std::to_string(noise_var));
     }
     d_noise_var.store(noise_var);

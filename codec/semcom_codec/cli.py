@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from .errors import KNOWN_ERRORS, one_line, show_tracebacks
+
 
 def _installed_version():
     try:
@@ -158,7 +160,16 @@ def main(argv=None):
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KNOWN_ERRORS as err:  # bad input: one line naming the file and the problem
+        if show_tracebacks():
+            raise
+        print(f"semcom {args.command}: error: {one_line(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"semcom {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

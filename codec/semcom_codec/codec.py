@@ -16,6 +16,8 @@ from torch import nn
 from .autoencoder import Decoder, Encoder
 from .config import CodecConfig
 from .constellation import hard_decision_posteriors
+from .checkpoints import check_state_dict, load_state_into, read_weight_file
+from .errors import BadWeightFile
 from .quantizer import MOCRVQ
 
 FACTOR = 8  # f: pixels per latent position along each side
@@ -158,17 +160,21 @@ def save_codec(codec, path, extra=None):
 def load_codec(path, device="cpu"):
     """Rebuilds a SemanticCodec from ``save_codec`` output; clear errors for bad files."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"codec weight file not found: {path}")
+    payload = read_weight_file(path, device)
+    if "config" not in payload or "state_dict" not in payload:
+        raise BadWeightFile(f"{path} is not a gr-semcom codec weight file "
+                            "(no config/state_dict)")
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except Exception as err:  # torch raises several types for truncated / foreign files
-        raise ValueError(f"{path} is not a gr-semcom codec weight file: {err}") from err
-    if not isinstance(payload, dict) or "config" not in payload or "state_dict" not in payload:
-        raise ValueError(f"{path} is not a gr-semcom codec weight file (no config/state_dict)")
-    codec = SemanticCodec(CodecConfig.from_dict(payload["config"]))
-    if payload.get("has_nrb"):
+        cfg = CodecConfig.from_dict(payload["config"])
+    except ValueError as err:
+        raise BadWeightFile(f"{path}: {err}") from None
+    has_nrb = payload.get("has_nrb", False)
+    if not isinstance(has_nrb, bool):
+        raise BadWeightFile(f"{path}: has_nrb must be True or False, got {has_nrb!r}")
+    check_state_dict(payload["state_dict"], path)
+    codec = SemanticCodec(cfg)
+    if has_nrb:
         from .nrb import NoiseReductionBlock
         codec.nrb = NoiseReductionBlock(codec.cfg)
-    codec.load_state_dict(payload["state_dict"])
+    load_state_into(codec, payload["state_dict"], path)
     return codec.to(device).eval()

@@ -54,11 +54,46 @@ class CodecConfig:
 
     @classmethod
     def from_dict(cls, values):
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - known
+        """The configuration stored in a weight file, checked field by field (types and
+        ranges), so that a damaged or foreign file fails here with a clear message
+        rather than while the model is built."""
+        if not isinstance(values, dict):
+            raise ValueError(f"codec configuration must be a mapping of fields, "
+                             f"got {type(values).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = [k for k in values if k not in fields]
         if unknown:
-            raise ValueError(f"unknown codec configuration fields: {sorted(unknown)}")
-        return cls(**values)
+            raise ValueError(f"unknown codec configuration fields: "
+                             f"{sorted(map(str, unknown))}")
+        for key, value in values.items():
+            _check_field(key, value, fields[key].type)
+        cfg = cls(**values)
+        if cfg.n_q % cfg.heads or cfg.nrb_dim % cfg.nrb_heads:
+            raise ValueError(f"codec configuration: n_q ({cfg.n_q}) must be a multiple of "
+                             f"heads ({cfg.heads}) and nrb_dim ({cfg.nrb_dim}) of nrb_heads "
+                             f"({cfg.nrb_heads})")
+        return cfg
+
+
+# Ranges of the integer fields: generous for any real model, small enough that a
+# damaged file cannot make the loader allocate a giant network.
+_INT_RANGES = {"entries": (2, 16), "levels": (1, 8), "heads": (1, 64)}
+_INT_DEFAULT_RANGE = (1, 1024)
+
+
+def _check_field(key, value, kind):
+    kind = {"int": int, "bool": bool, "str": str}.get(kind, kind)  # string annotations
+    if kind is int:
+        low, high = _INT_RANGES.get(key, _INT_DEFAULT_RANGE)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"codec configuration field {key} must be an integer in "
+                             f"{low}..{high}, got {value!r}")
+        if key == "entries" and value & (value - 1):
+            raise ValueError(f"codec configuration field entries must be a power of two "
+                             f"(2, 4, 8, 16), got {value}")
+    elif not isinstance(value, kind):
+        raise ValueError(f"codec configuration field {key} must be a {kind.__name__}, "
+                         f"got {value!r}")
 
 
 def _receiver_field(name):

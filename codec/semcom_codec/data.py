@@ -6,6 +6,7 @@ import os
 import numpy as np
 import torch
 
+from .errors import MetricUndefined
 from .images import load_image
 
 
@@ -19,6 +20,18 @@ def image_files(folder):
     if not files:
         raise FileNotFoundError(f"no PNG/JPEG/BMP images in {folder}")
     return files
+
+
+def check_test_images(files, size_checks):
+    """Reads every test image once and applies the metrics' size checks, so that a bad
+    file stops an evaluation before it starts, with its name in the error."""
+    for path in files:
+        image = load_image(path)
+        for check in size_checks:
+            try:
+                check(*image.shape[:2])
+            except MetricUndefined as err:
+                raise MetricUndefined(f"{path}: {err}") from None
 
 
 def load_folder_uint8(folder, limit=None):

@@ -8,6 +8,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from .devices import resolve_device
+
 
 def is_distributed():
     return dist.is_available() and dist.is_initialized()
@@ -24,7 +26,6 @@ def world_size():
 def setup(device_name):
     """Joins the process group when started by torchrun (WORLD_SIZE > 1); returns the
     device of this process (cuda:LOCAL_RANK with NCCL, else the asked-for device/gloo)."""
-    from .train import resolve_device
 
     device = resolve_device(device_name)
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or is_distributed():

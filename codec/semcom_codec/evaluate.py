@@ -20,7 +20,11 @@ import torch
 
 from . import data
 from .channel import IndexChannel
+from .checkpoints import read_weight_file
 from .codec import load_codec
+from .devices import resolve_device
+from .errors import BadWeightFile, one_line
+from .lpips import check_lpips_size
 from .weights import file_sha256
 from .images import psnr
 
@@ -67,11 +71,27 @@ def unreordered_indices(indices, permutations):
     return out
 
 
-def reorder_permutations(weights):
-    """The codebook reordering stored in a stage-2 weight file ([D, P, N]), or None."""
-    extra = torch.load(weights, map_location="cpu", weights_only=True).get("extra", {})
-    perms = extra.get("reorder_permutations")
-    return None if perms is None else torch.tensor(perms)
+def reorder_permutations(weights, codec=None):
+    """The codebook reordering stored in a stage-2 weight file ([D, P, N]), or None;
+    BadWeightFile when it is not one permutation per head and level of ``codec``."""
+    extra = read_weight_file(weights).get("extra", {})
+    perms = extra.get("reorder_permutations") if isinstance(extra, dict) else None
+    if perms is None:
+        return None
+    try:
+        perms = torch.as_tensor(perms, dtype=torch.long)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise BadWeightFile(f"{weights}: reorder_permutations is not an integer array "
+                            f"({one_line(err)})") from None
+    shape = tuple(perms.shape)
+    if codec is not None:
+        shape = (codec.cfg.levels, codec.cfg.heads, codec.cfg.entries)
+    if (perms.ndim != 3 or tuple(perms.shape) != shape
+            or not torch.equal(perms.sort(dim=-1).values,
+                               torch.arange(shape[-1]).expand(shape))):
+        raise BadWeightFile(f"{weights}: reorder_permutations must hold a permutation of "
+                            f"0..N-1 for every level and head (shape {shape})")
+    return perms
 
 
 def relabelled_codec_view(codec, permutations):
@@ -94,10 +114,12 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
 
     if threads:
         torch.set_num_threads(threads)
+    device = resolve_device(device)
+    files = data.image_files(folder)[:QUICK_IMAGES if quick else None]
+    data.check_test_images(files, [check_lpips_size])
     codec = load_codec(weights, device)
     lpips = LPIPS().to(device)
-    files = data.image_files(folder)[:QUICK_IMAGES if quick else None]
-    perms = reorder_permutations(weights)
+    perms = reorder_permutations(weights, codec)
     unreordered = relabelled_codec_view(codec, perms) if perms is not None else None
     channel = IndexChannel(codec.cfg.entries, "awgn")
 

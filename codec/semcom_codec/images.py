@@ -6,11 +6,30 @@ evaluation CLI) reads and writes images the same way.
 
 import io
 import os
+import warnings
 
 import numpy as np
 from PIL import Image
 
+from .errors import ImageTooLarge
+
 DEFAULT_IMAGE_NAME = "grace_hopper.jpg"
+
+# The largest image anything in gr-semcom reads, encodes or decodes (a frame header
+# claiming more is refused too): 16 megapixels, at most 8192 pixels a side. Decoding
+# one of that size takes about 2 GB on the CPU; a 17 KB PNG can claim far more.
+MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_IMAGE_SIDE = 8192
+
+
+def check_image_size(height, width, name="image"):
+    """Raises ImageTooLarge (or ValueError for an empty image) unless the size is allowed."""
+    if height < 1 or width < 1:
+        raise ValueError(f"{name} is empty ({width}x{height} pixels)")
+    if max(height, width) > MAX_IMAGE_SIDE or height * width > MAX_IMAGE_PIXELS:
+        raise ImageTooLarge(
+            f"{name} is {width}x{height} pixels, over gr-semcom's limit of "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels and {MAX_IMAGE_SIDE} pixels a side")
 
 
 def default_image_path():
@@ -31,19 +50,35 @@ def load_image(path):
     file when it is missing or not an image.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"image file not found: {path}")
+    if not os.path.isfile(path):  # also a FIFO (which would block), a dangling link
+        what = "is not a regular file" if os.path.lexists(path) else "not found"
+        raise FileNotFoundError(f"image file {what}: {path}")
     with open(path, "rb") as f:
         return load_image_bytes(f.read(), path)
 
 
 def load_image_bytes(data, name="image data"):
-    """Like load_image, from the bytes of an encoded image file (PNG, JPEG, ...)."""
+    """Like load_image, from the bytes of an encoded image file (PNG, JPEG, ...).
+
+    The size in the file's header is checked against MAX_IMAGE_PIXELS before any pixel
+    is decoded, so a decompression bomb costs nothing.
+    """
+    if not data:
+        raise ValueError(f"{name} is not a readable image: it is empty (0 bytes)")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            return _to_rgb_float(img)
-    except (OSError, SyntaxError, ValueError) as err:  # Pillow's errors for unreadable data
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                check_image_size(img.height, img.width, name)
+                img.load()
+                return _to_rgb_float(img)
+    except ImageTooLarge:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageTooLarge(f"{name} is a decompression bomb: {err}") from err
+    except MemoryError as err:
+        raise ImageTooLarge(f"{name} is too large to decode in memory") from err
+    except Exception as err:  # any failure of Pillow's parsers on untrusted bytes
         raise ValueError(f"{name} is not a readable image: {err}") from err
 
 

@@ -16,11 +16,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import weights
+from .checkpoints import load_state_into
+from .errors import MetricUndefined
 
 # ScalingLayer of LPIPS v0.1: (x - shift) / scale per RGB channel, x in [-1, 1].
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 EPS = 1e-10
+# The smallest side AlexNet's conv1 (11x11, stride 4) and its two 3x3 max-pools leave at
+# least one position for: LPIPS is not defined for smaller images.
+MIN_SIDE = 31
+
+
+def check_lpips_size(height, width):
+    """Raises MetricUndefined for an image LPIPS is not defined on."""
+    if min(height, width) < MIN_SIDE:
+        raise MetricUndefined(f"LPIPS is not defined for images under {MIN_SIDE}x{MIN_SIDE} "
+                              f"pixels (AlexNet's window); got {width}x{height}")
 
 
 class LPIPS(nn.Module):
@@ -41,7 +53,7 @@ class LPIPS(nn.Module):
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
         if state_dict is None:
             state_dict = weights.lpips_state_dict()
-        self.load_state_dict(state_dict, strict=True)
+        load_state_into(self, state_dict, "LPIPS weights")
         self.requires_grad_(False)
         self.eval()
 
@@ -60,6 +72,7 @@ class LPIPS(nn.Module):
         if x.shape != y.shape or x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"LPIPS wants two [B, 3, H, W] tensors of the same shape, "
                              f"got {tuple(x.shape)} and {tuple(y.shape)}")
+        check_lpips_size(*x.shape[-2:])
         if normalize:  # [0, 1] -> [-1, 1]
             x = 2 * x - 1
             y = 2 * y - 1

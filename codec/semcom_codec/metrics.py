@@ -11,6 +11,7 @@ with the exponents of the paper; negative contrast-structure terms are clipped t
 import numpy as np
 from scipy import ndimage
 
+from .errors import MetricUndefined
 from .images import to_uint8
 
 WINDOW = 11
@@ -43,11 +44,27 @@ def _filter(x, window):
     return ndimage.correlate1d(x, window, axis=1, mode="constant")[:, r:-r, :]
 
 
+MS_SSIM_MIN_SIDE = WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
+
+
+def check_ssim_size(height, width):
+    """Raises MetricUndefined for an image SSIM is not defined on."""
+    if min(height, width) < WINDOW:
+        raise MetricUndefined(f"SSIM is not defined for images under {WINDOW}x{WINDOW} "
+                              f"pixels (its window); got {width}x{height}")
+
+
+def check_ms_ssim_size(height, width):
+    """Raises MetricUndefined for an image MS-SSIM is not defined on."""
+    need = MS_SSIM_MIN_SIDE
+    if min(height, width) < need:
+        raise MetricUndefined(f"MS-SSIM is not defined for images under {need}x{need} "
+                              f"pixels (five scales); got {width}x{height}")
+
+
 def _ssim_terms(a, b):
     """Per-channel means of the SSIM map and of the contrast-structure map: ([C], [C])."""
-    if min(a.shape[-2:]) < WINDOW:
-        raise ValueError(f"images of {tuple(a.shape[-2:])} are smaller than the "
-                         f"{WINDOW}x{WINDOW} SSIM window")
+    check_ssim_size(*a.shape[-2:])
     window = _gaussian_window()
     mu_a, mu_b = _filter(a, window), _filter(b, window)
     var_a = _filter(a * a, window) - mu_a ** 2
@@ -86,10 +103,7 @@ def ms_ssim(reference, test):
 def ssim_and_ms_ssim(reference, test):
     """(SSIM, MS-SSIM) in one pass: MS-SSIM's first scale already holds the SSIM map."""
     a, b = _pair(reference, test)
-    need = WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
-    if min(a.shape[-2:]) < need:
-        raise ValueError(f"MS-SSIM needs sides of at least {need} pixels, got "
-                         f"{tuple(a.shape[-2:])}")
+    check_ms_ssim_size(*a.shape[-2:])
     terms = []
     single = None
     for scale in range(len(MS_SSIM_WEIGHTS)):

@@ -27,7 +27,8 @@ from .channel import IndexChannel, Realisation
 from .codec import load_codec
 from .evaluate import relabelled_codec_view, reorder_permutations, unreordered_indices
 from .images import load_image, psnr
-from .metrics import ssim_and_ms_ssim
+from .lpips import check_lpips_size
+from .metrics import check_ms_ssim_size, ssim_and_ms_ssim
 from .weights import file_sha256
 
 DEFAULT_SNRS = (-5, 0, 5, 10, 15, 20, 25, 30)
@@ -241,8 +242,9 @@ def run(args):
     schemes = parse_schemes(args.schemes, levels)
     files = data.image_files(args.data)
     files = files[:args.images or (QUICK_IMAGES if args.quick else None)]
+    data.check_test_images(files, [check_lpips_size, check_ms_ssim_size])
     codec = load_codec(weights)
-    perms = reorder_permutations(weights)
+    perms = reorder_permutations(weights, codec)
     if perms is None and any(s in MOC_SCHEMES and not MOC_SCHEMES[s][1] for s in schemes):
         raise ValueError(f"{weights} holds no reordering permutations: the unreordered "
                          f"ablation needs a model saved after codebook reordering")

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, distributed
+from .checkpoints import read_weight_file
 from .codec import SemanticCodec, save_codec
 from .config import CodecConfig, get_config
 
@@ -35,14 +36,6 @@ def level_weights(text, levels):
         raise ValueError(f"--level-weights needs {levels} non-negative weights with a "
                          f"positive sum, got {text!r}")
     return torch.tensor(values, dtype=torch.float)
-
-
-def resolve_device(name):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but no CUDA GPU is available")
-    return torch.device(name)
 
 
 class Progress:
@@ -212,7 +205,7 @@ def train_stage1(args):
 
     step = 0
     if args.resume and os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        state = read_weight_file(ckpt_path, device, what="training checkpoint")
         if CodecConfig.from_dict(state["config"]).stage1_fields() != cfg.stage1_fields():
             raise ValueError(f"{ckpt_path} was trained with another configuration")
         step = _restore(state, codec, optimizer, crops, args, main_process, ckpt_path)
@@ -342,7 +335,7 @@ def train_stage2(args):
 
     step = 0
     if args.resume and os.path.exists(ckpt_path):
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        state = read_weight_file(ckpt_path, device, what="training checkpoint")
         step = _restore(state, codec, optimizer, crops, args, main_process, ckpt_path)
         if "decoder_optimizer" in state:  # absent in runs that ended before their tail
             decoder_optimizer.load_state_dict(state["decoder_optimizer"])

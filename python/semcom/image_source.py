@@ -16,8 +16,10 @@ from gnuradio import gr
 from . import framing
 
 # Idle symbols after the last frame: blocks that work in multiples of a few items (VOLK
-# alignment) drop a stream's last items, which must not be the last frame's.
-TAIL_SYMBOLS = 64
+# alignment) drop a stream's last items, which must not be the last frame's; and the
+# receiver looks one sync length past a header (for a frame cut inside it) before it
+# takes the header, so the tail is longer than a sync.
+TAIL_SYMBOLS = 192
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
 
 
@@ -59,6 +61,11 @@ class image_source(gr.sync_block):
     for messages. The model loads once; each image is encoded once, whole. Each sent
     image is also published on port "sent" as a PDU: metadata (frame, levels, height,
     width, source) and the RGB pixels as bytes, row-major.
+
+    An image that cannot be read or encoded (missing, truncated, not an image, over
+    semcom_codec.images.MAX_IMAGE_PIXELS, a decompression bomb) is logged in one line,
+    counted in ``skipped`` and passed over; the stream goes on with the next one. When
+    a whole pass over a repeated list finds nothing readable, the stream ends.
     """
 
     def __init__(self, images=(), weights="", levels=4, device="auto", repeat=False,
@@ -66,7 +73,7 @@ class image_source(gr.sync_block):
         gr.sync_block.__init__(self, name="semcom_image_source", in_sig=None,
                                out_sig=[np.uint8])
         from semcom_codec.codec import load_codec
-        from semcom_codec.train import resolve_device
+        from semcom_codec.devices import resolve_device
         from semcom_codec.weights import default_codec_weights
 
         self.weights = weights or default_codec_weights()
@@ -86,6 +93,8 @@ class image_source(gr.sync_block):
         self.pending = np.zeros(0, dtype=np.uint8)
         self.tail_sent = False
         self.frames_sent = 0
+        self.skipped = 0             # images that could not be read or encoded
+        self.unreadable_run = 0      # listed files in a row that could not be read
         self.encode_seconds = 0.0  # time spent in the encoder + MOC-RVQ, for benchmarks
         self.message_port_register_in(pmt.intern("image"))
         self.set_msg_handler(pmt.intern("image"), self._on_message)
@@ -97,10 +106,19 @@ class image_source(gr.sync_block):
         elif pmt.is_symbol(msg):
             self.inbox.put(("path", pmt.symbol_to_string(msg)))
         else:
-            self.logger.error("image port: expected a PDU of image file bytes or a path")
+            self.skipped += 1
+            self.logger.error("image port: expected a PDU of image file bytes or a path; "
+                              "message skipped")
+
+    def _skip(self, what, err):
+        from semcom_codec.errors import one_line
+
+        self.skipped += 1
+        self.logger.error(f"skipping {what}: {one_line(err)}")
 
     def _next_image(self):
-        """(name, RGB float image) or None when nothing is waiting."""
+        """(name, RGB float image) or None when nothing is waiting; unreadable images
+        are logged, counted and passed over."""
         from semcom_codec.images import load_image, load_image_bytes
 
         files_left = self.repeat and self.paths or self.next_path < len(self.paths)
@@ -114,15 +132,28 @@ class image_source(gr.sync_block):
             try:
                 return (("message", load_image_bytes(item, "image message")) if kind == "bytes"
                         else (item, load_image(item)))
-            except (FileNotFoundError, ValueError) as err:
-                self.logger.error(f"skipping message: {err}")
-        if self.next_path >= len(self.paths):
-            if not (self.repeat and self.paths):
-                return None
-            self.next_path = 0
-        path = self.paths[self.next_path]
-        self.next_path += 1
-        return path, load_image(path)
+            except Exception as err:  # untrusted input: nothing it does may end the block
+                self._skip("message", err)
+        while self.paths:
+            if self.next_path >= len(self.paths):
+                if not self.repeat:
+                    return None
+                self.next_path = 0
+            path = self.paths[self.next_path]
+            self.next_path += 1
+            try:
+                image = load_image(path)
+            except Exception as err:
+                self._skip(path, err)
+                self.unreadable_run += 1
+                if self.unreadable_run >= len(self.paths) and self.repeat:
+                    self.logger.error(f"none of the {len(self.paths)} listed images can be "
+                                      "read; the list is not repeated again")
+                    self.paths, self.repeat = [], False
+                continue
+            self.unreadable_run = 0
+            return path, image
+        return None
 
     def frame_for(self, image, frame):
         """The index bytes of frame number ``frame`` for an RGB float image [H, W, 3]."""
@@ -141,10 +172,16 @@ class image_source(gr.sync_block):
 
     def _refill(self):
         """Queues the next frame, or once at the end the idle tail; False if none."""
-        item = self._next_image()
-        if item is not None:
+        while True:
+            item = self._next_image()
+            if item is None:
+                break
             name, image = item
-            self.pending = self.frame_for(image, self.frame)
+            try:
+                self.pending = self.frame_for(image, self.frame)
+            except Exception as err:  # e.g. out of memory for this image: skip it
+                self._skip(name, err)
+                continue
             self._announce(name, image)
             self.add_item_tag(0, self.nitems_written(0), pmt.intern("semcom_frame"),
                               pmt.from_long(self.frame))
@@ -171,8 +208,13 @@ class image_source(gr.sync_block):
 
     def work(self, input_items, output_items):
         out = output_items[0]
-        if self.pending.size == 0 and not self._refill():
-            return -1 if self._done() else 0  # -1: WORK_DONE
+        try:
+            if self.pending.size == 0 and not self._refill():
+                return -1 if self._done() else 0  # -1: WORK_DONE
+        except Exception as err:  # a fault of ours: this image is lost, the stream goes on
+            self.pending = np.zeros(0, dtype=np.uint8)
+            self._skip("an image after an unexpected fault", err)
+            return 0
         n = min(len(out), self.pending.size)
         out[:n] = self.pending[:n]
         self.pending = self.pending[n:]

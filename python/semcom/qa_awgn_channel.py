@@ -54,8 +54,19 @@ class qa_awgn_channel(gr_unittest.TestCase):
         channel = semcom.awgn_channel(0.0)
         channel.set_esn0_db(30.0)
         self.assertAlmostEqual(channel.noise_var(), 1e-3, places=9)
-        with self.assertRaisesRegex(ValueError, "Es/N0 must be a finite number"):
-            channel.set_esn0_db(float("nan"))
+        for bad in (float("nan"), float("inf"), -400.0, 201.0):  # -400 dB: inf / NaN out
+            with self.assertRaisesRegex(ValueError, r"Es/N0 must be a number of dB in -100\.\.200"):
+                channel.set_esn0_db(bad)
+        self.assertAlmostEqual(channel.noise_var(), 1e-3, places=9)  # the setting stays
+
+    def test_lowest_esn0_still_gives_finite_samples(self):
+        channel = semcom.awgn_channel(-100.0, 1)
+        src = blocks.vector_source_c([0.3 + 0.1j] * 4096)
+        sink = blocks.vector_sink_c()
+        tb = gr.top_block()
+        tb.connect(src, channel, sink)
+        tb.run()
+        self.assertTrue(np.all(np.isfinite(np.array(sink.data()))))
 
 
 if __name__ == "__main__":

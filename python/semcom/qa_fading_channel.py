@@ -94,8 +94,10 @@ class qa_fading_channel(gr_unittest.TestCase):
             semcom.fading_channel("rician", 10.0, -1.0)
         with self.assertRaisesRegex(ValueError, "block_length must be at least 1"):
             semcom.fading_channel("rayleigh", 10.0, 1.0, 0)
-        with self.assertRaisesRegex(ValueError, "Es/N0 must be a finite number"):
+        with self.assertRaisesRegex(ValueError, "Es/N0 must be a number of dB in -100..200"):
             semcom.fading_channel().set_esn0_db(float("inf"))
+        with self.assertRaisesRegex(ValueError, "Es/N0 must be a number of dB in -100..200"):
+            semcom.fading_channel().set_esn0_db(-400.0)
 
 
 if __name__ == "__main__":

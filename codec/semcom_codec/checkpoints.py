@@ -1,0 +1,68 @@
+"""Reading torch weight files that may be damaged, foreign or hostile.
+
+Every loader in the package goes through here: torch.load with weights_only (a pickle
+that names any other global is refused and nothing in it runs), then checks that turn
+what torch would say in a long traceback into one line naming the file and the fault.
+"""
+
+import os
+
+import torch
+
+from .errors import BadWeightFile
+
+
+def read_weight_file(path, device="cpu", what="codec weight file"):
+    """The dict stored in a torch weight file, loaded with weights_only (a hostile pickle
+    is refused, nothing in it runs); BadWeightFile naming the file otherwise."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        state = "is not a regular file" if os.path.lexists(path) else "not found"
+        raise FileNotFoundError(f"{what} {state}: {path}")
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated / foreign files
+        raise BadWeightFile(f"{path} is not a gr-semcom {what}: {_load_failure(err)}") from None
+    if not isinstance(payload, dict):
+        raise BadWeightFile(f"{path} is not a gr-semcom {what}: it holds a "
+                            f"{type(payload).__name__}, not a dict")
+    return payload
+
+
+def _load_failure(err):
+    """The telling line of torch.load's (long) message."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if lines and lines[0].startswith("Weights only load failed"):
+        reason = next((line for line in lines[1:] if "global" in line.lower()
+                       or "unsupported" in line.lower()), "a disallowed object")
+        return "refused by the weights_only loader (" + reason.rstrip(".") + "); nothing in it ran"
+    return "damaged, truncated or not a torch file (" + (lines[0] if lines else
+                                                         type(err).__name__) + ")"
+
+
+def check_state_dict(state, path):
+    """A dict of finite tensors with string keys, or BadWeightFile."""
+    if not isinstance(state, dict):
+        raise BadWeightFile(f"{path}: state_dict is a {type(state).__name__}, not a dict")
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise BadWeightFile(f"{path}: state_dict entry {key!r} is not a named tensor")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise BadWeightFile(f"{path}: state_dict entry {key} holds NaN or infinite "
+                                "values")
+
+
+def load_state_into(module, state, path):
+    """module.load_state_dict(state) with one line naming the file and what does not fit."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} instead of {tuple(v.shape)}"
+              for k, v in own.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = [f"{len(found)} {name} (first: {found[0]})" for name, found in
+                 (("missing", missing), ("unexpected", unexpected),
+                  ("of another shape", shapes)) if found]
+        raise BadWeightFile(f"{path}: the weights do not fit their configuration: "
+                            + "; ".join(parts))
+    module.load_state_dict(state)
