@@ -19,43 +19,22 @@ import sys
 import time
 
 import torch
-from gnuradio import gr, semcom
 from gnuradio.semcom import framing
-from gnuradio.semcom.image_source import expand_images
 
-KODAK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
-                     "data", "kodak")
+import loopback
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=8, help="images to stream (N)")
-    parser.add_argument("--data", default=KODAK, help="folder of test images (Kodak)")
-    parser.add_argument("--snr", type=float, default=10.0, help="Es/N0 dB")
-    parser.add_argument("--levels", type=int, default=4)
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--weights", default="")
+    loopback.add_arguments(parser, images=8)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    paths = expand_images(args.data)
-    # N images, cycling through the folder when N exceeds it
-    paths = [paths[i % len(paths)] for i in range(args.images)]
-
-    tb = gr.top_block("semcom stream benchmark")
-    source = semcom.image_source(paths, args.weights, args.levels, args.device)
-    mapper = semcom.index_mapper(source.order)
-    channel = semcom.awgn_channel(args.snr, 1)
-    sink = semcom.image_sink(args.weights, "hard", 10 ** (-args.snr / 10), True, True, "",
-                             "", args.device)
-    tb.connect(source, mapper, channel, sink)
+    tb, source, sink = loopback.build(args, history=0, name="semcom stream benchmark")
+    paths = source.paths
     start = time.perf_counter()
     tb.run()
     wall = time.perf_counter() - start
-    done = len(sink.results)
-    symbols = sum(r["symbols"] for r in sink.results)
+    done, symbols = sink.decoded, sink.frame_symbols
     device = "cuda" if next(source.codec.parameters()).is_cuda else "cpu"
     print(f"{done}/{len(paths)} images ({paths and os.path.basename(paths[0])}...) at "
           f"{args.levels} levels, Es/N0 {args.snr:g} dB, device {device}, "

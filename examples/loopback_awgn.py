@@ -47,31 +47,54 @@ def build_flowgraph(image, args):
     """The loopback top_block and its sink (which holds the decoded images)."""
     noise_var = 10 ** (-args.snr / 10)
     tb = gr.top_block("semcom loopback over AWGN")
-    source = semcom.image_source([image], args.weights, args.levels, args.device)
-    mapper = semcom.index_mapper(source.order)
-    channel = semcom.awgn_channel(args.snr, args.seed)
-    sink = semcom.image_sink(args.weights, "soft" if args.soft else "hard", noise_var,
-                             not args.no_nrb, True, "", image, args.device)
+    source = semcom.image_source(images=[image], weights=args.weights, levels=args.levels,
+                                 device=args.device)
+    mapper = semcom.index_mapper(order=source.order)
+    channel = semcom.awgn_channel(esn0_db=args.snr, seed=args.seed)
+    sink = semcom.image_sink(weights=args.weights, demapping="soft" if args.soft else "hard",
+                             noise_var=noise_var, noise_reduction=not args.no_nrb,
+                             reference=image, device=args.device, history=1)
     tb.connect(source, mapper, channel, sink)
     return tb, sink
+
+
+def load_input(path):
+    """The image to send, refused in one line when the metrics printed are not defined
+    for it (LPIPS needs 31 pixels a side, SSIM 11)."""
+    from semcom_codec import images
+    from semcom_codec.errors import MetricUndefined
+    from semcom_codec.lpips import check_lpips_size
+    from semcom_codec.metrics import check_ssim_size
+
+    original = images.load_image(path)
+    for check in (check_lpips_size, check_ssim_size):
+        try:
+            check(*original.shape[:2])
+        except MetricUndefined as err:
+            raise MetricUndefined(f"{path}: {err}") from None
+    return original
 
 
 def main(argv=None):
     args = parse_args(argv)
     from semcom_codec import images
+    from semcom_codec.errors import KNOWN_ERRORS, one_line, show_tracebacks
 
     try:
         path = args.image or images.default_image_path()
-        original = images.load_image(path)
+        original = load_input(path)
         start = time.perf_counter()
         tb, sink = build_flowgraph(path, args)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
-        sys.exit(f"loopback_awgn: {err}")
-    tb.run()
+        tb.run()
+    except KNOWN_ERRORS as err:  # bad input: one line naming the file and the problem
+        if show_tracebacks():
+            raise
+        sys.exit(f"loopback_awgn: error: {one_line(err)}")
     seconds = time.perf_counter() - start
-    if not sink.results:
-        sys.exit("loopback_awgn: no frame was decoded")
-    result = sink.results[0]
+    result = sink.last_result
+    if result is None:
+        sys.exit(f"loopback_awgn: error: no frame was decoded ({sink.failed} failed, "
+                 f"{sink.dropped} dropped, {sink.bad_headers} bad headers)")
     height, width = original.shape[:2]
     cbr = result["payload_symbols"] / (height * width * 3)
     print(f"image {os.path.basename(path)} {width}x{height}, Es/N0 {args.snr:g} dB, "

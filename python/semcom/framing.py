@@ -105,7 +105,15 @@ def sync_indices(order=8):
 
 
 def header_indices(header, order=8):
-    bits = np.unpackbits(np.frombuffer(header.pack(), dtype=np.uint8))
+    return header_bytes_indices(header.pack(), order)
+
+
+def header_bytes_indices(data, order=8):
+    """The header symbols (as index pairs) that carry HEADER_BYTES raw bytes: what a
+    transmitter sends for a packed header, or a test for a forged one."""
+    if len(data) != HEADER_BYTES:
+        raise ValueError(f"a header is {HEADER_BYTES} bytes, got {len(data)}")
+    bits = np.unpackbits(np.frombuffer(bytes(data), dtype=np.uint8))
     signs = (1 - 2 * bits.astype(np.int8)).repeat(REPEAT) * CHIPS
     return _signs_to_pairs(signs, order)
 

@@ -89,6 +89,7 @@ class image_sink(gr.sync_block):
         self.last_result = None
         self.decode_seconds = 0.0    # time in NRB + requantization + decoder, for benchmarks
         self.decoded = 0             # frames decoded (truncated ones included)
+        self.frame_symbols = 0       # their symbols on the air (sync + header + payload)
         self.truncated = 0           # of which cut short
         self.failed = 0              # frames whose decoding raised: logged and skipped
         self.dropped = 0             # frames cut inside their header or first level
@@ -264,6 +265,7 @@ class image_sink(gr.sync_block):
         if self.reference is not None and self.reference.shape == image.shape:
             result.update(self._metrics(image))
         self.decoded += 1
+        self.frame_symbols += result["symbols"]
         self.truncated += bool(truncated)
         self.last_result = result
         self.results.append(result)

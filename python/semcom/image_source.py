@@ -110,11 +110,13 @@ class image_source(gr.sync_block):
             self.logger.error("image port: expected a PDU of image file bytes or a path; "
                               "message skipped")
 
-    def _skip(self, what, err):
+    def _skip(self, name, err):
+        """Logs in one line why image ``name`` is passed over, and counts it."""
         from semcom_codec.errors import one_line
 
         self.skipped += 1
-        self.logger.error(f"skipping {what}: {one_line(err)}")
+        text = one_line(err)
+        self.logger.error(f"image skipped: {text if name in text else name + ': ' + text}")
 
     def _next_image(self):
         """(name, RGB float image) or None when nothing is waiting; unreadable images
@@ -130,10 +132,11 @@ class image_source(gr.sync_block):
             except queue.Empty:
                 break
             try:
-                return (("message", load_image_bytes(item, "image message")) if kind == "bytes"
+                return (("image message", load_image_bytes(item, "image message"))
+                        if kind == "bytes"
                         else (item, load_image(item)))
             except Exception as err:  # untrusted input: nothing it does may end the block
-                self._skip("message", err)
+                self._skip("image message", err)
         while self.paths:
             if self.next_path >= len(self.paths):
                 if not self.repeat:

@@ -34,15 +34,21 @@ def make_weights(folder):
     return path
 
 
-class qa_image_blocks(gr_unittest.TestCase):
+class ImageFixture:
+    """Class fixture of the image-block tests: a temporary folder with tiny weights and
+    random test images of SIZES (drawn with SEED)."""
+
+    SIZES = ((37, 50), (24, 16))
+    SEED = 0
+
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="qa_image_")
+        cls.tmp = tempfile.TemporaryDirectory(prefix=f"{cls.__name__}_")
         cls.dir = cls.tmp.name
         cls.weights = make_weights(cls.dir)
-        rng = np.random.default_rng(0)
+        rng = np.random.default_rng(cls.SEED)
         cls.images = []
-        for i, size in enumerate([(37, 50), (24, 16)]):
+        for i, size in enumerate(cls.SIZES):
             path = os.path.join(cls.dir, f"img{i}.png")
             Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(path)
             cls.images.append(path)
@@ -50,6 +56,9 @@ class qa_image_blocks(gr_unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.tmp.cleanup()
+
+
+class qa_image_blocks(ImageFixture, gr_unittest.TestCase):
 
     def source(self, **kw):
         return semcom.image_source(self.images, self.weights, device="cpu", **kw)

@@ -109,6 +109,62 @@ class qa_loopback_example(gr_unittest.TestCase):
             self.example.main(["--image", self.image, "--weights", "/nonexistent/w.pt"])
         self.assertIn("codec weight file not found", str(caught.exception))
 
+    def bad_inputs(self):
+        """{case: (example arguments, words the one error line must hold)}."""
+        import torch
+        from semcom_codec import malformed
+
+        folder = tempfile.mkdtemp(dir=self.tmp.name)
+        bad = {os.path.basename(p): p for p in malformed.malformed_image_files(folder, 12)}
+        hostile = malformed.hostile_weight_files(os.path.join(folder, "w"), self.weights,
+                                                 os.path.join(self.tmp.name, "PWNED"))
+        cases = {name: (["--image", bad[name]], words) for name, words in (
+            ("empty.png", "empty"), ("text.png", "not a readable image"),
+            ("bomb_png_30000.png", "decompression bomb"),
+            ("bomb_jpeg_9000.jpg", "over gr-semcom's limit"),
+            ("missing.png", "not found"), ("directory.png", "not a regular file"),
+            ("fifo.png", "not a regular file"))}
+        truncated = next(p for n, p in bad.items() if n.startswith("truncated_png"))
+        cases["truncated"] = (["--image", truncated], "not a readable image")
+        for shape in ((1, 1), (9, 7), (30, 30)):
+            path = os.path.join(self.tmp.name, f"tiny_{shape[0]}x{shape[1]}.png")
+            Image.fromarray(np.zeros(shape + (3,), np.uint8)).save(path)
+            cases[f"tiny {shape}"] = (["--image", path], "LPIPS is not defined")
+        for name in ("exploit_legacy_pickle", "config_str", "state_dict_nan"):
+            cases[name] = (["--image", self.image, "--weights", hostile[name]], hostile[name])
+        if not torch.cuda.is_available():
+            cases["no GPU"] = (["--image", self.image, "--device", "cuda"], "no CUDA GPU")
+        return cases
+
+    def test_bad_input_gives_one_line_and_a_failure_status(self):
+        for case, (args, words) in self.bad_inputs().items():
+            with self.subTest(case), self.assertRaises(SystemExit) as caught:
+                self.example.main(args + ["--weights", self.weights] * ("--weights" not in args)
+                                  + ["--out", os.path.join(self.tmp.name, "never.png")])
+            message = str(caught.exception)
+            self.assertTrue(message.startswith("loopback_awgn: error: "), message)
+            self.assertIn(words, message)
+            self.assertNotIn("\n", message)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "PWNED")))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "never.png")))
+
+    def test_bad_input_in_a_process_prints_no_traceback(self):
+        import subprocess
+        import sys
+
+        cases = self.bad_inputs()
+        for case in ("bomb_png_30000.png", "exploit_legacy_pickle"):
+            args, words = cases[case]
+            if "--weights" not in args:
+                args = args + ["--weights", self.weights]
+            result = subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "examples",
+                                                                  "loopback_awgn.py"), *args],
+                                    capture_output=True, text=True, timeout=120)
+            with self.subTest(case):
+                self.assertEqual(result.returncode, 1)
+                self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+                self.assertIn(words, result.stderr)
+
 
 if __name__ == "__main__":
     gr_unittest.run(qa_loopback_example)
