@@ -4,6 +4,9 @@
 #   make bench-phy  throughput of the index mapper/demappers against GNU Radio's stock blocks
 #   make bench-header  frame header success over AWGN at -5 dB and above
 #   make bench-stream  N Kodak images through the loopback flowgraph: images/s, symbols/s
+#   make bench-soak    N=1000 images through one flowgraph: RSS growth from image 100 to N
+#   make grc        GNU Radio Companion (venv Python, module's blocks) on loopback_awgn_qt.grc
+#   make screenshot the GRC GUI test under Xvfb; saves docs/grc_loopback_awgn_qt.png
 # Every step is idempotent: a second run only checks and rebuilds what changed.
 
 SHELL := /bin/bash
@@ -15,10 +18,11 @@ BUILD ?= $(ROOT)/build
 JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 DEB_PACKAGES := gnuradio gnuradio-dev libvolk2-dev pybind11-dev python3-pybind11 cmake g++ \
-                python3-venv python3-matplotlib python3-scipy python3-pil
+                python3-venv python3-matplotlib python3-scipy python3-pil \
+                gir1.2-gtk-3.0 gir1.2-pango-1.0 python3-gi-cairo xvfb xdotool
 STAMPS := $(VENV)/.stamps
 
-.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-stream clean
+.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-stream bench-soak grc screenshot clean
 
 all: build
 
@@ -45,7 +49,13 @@ $(STAMPS)/lpips: $(STAMPS)/venv
 	$(PY) -c "from semcom_codec import weights; weights.lpips_state_dict_path()"
 	touch $@
 
-venv: debs $(STAMPS)/venv $(STAMPS)/lpips
+# Launchers in the venv: GRC and grcc on the venv's Python with the installed blocks found.
+LAUNCHERS := $(VENV)/bin/gnuradio-companion $(VENV)/bin/grcc
+$(LAUNCHERS): $(VENV)/bin/%: tools/grc-launcher.in | $(STAMPS)/venv
+	sed -e 's|@VENV@|$(VENV)|g' -e 's|@TOOL@|$*|g' $< > $@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@
+
+venv: debs $(STAMPS)/venv $(STAMPS)/lpips $(LAUNCHERS)
 
 $(BUILD)/CMakeCache.txt: | venv
 	cmake -S $(ROOT) -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
@@ -78,6 +88,18 @@ bench-header: build
 N ?= 8
 bench-stream: build
 	$(PY) benchmarks/bench_stream.py --images $(N)
+
+# N images (default 1000) through one loopback flowgraph, RSS sampled at every image
+bench-soak: build
+	$(PY) benchmarks/bench_soak.py --images $(if $(filter command line,$(origin N)),$(N),1000)
+
+grc: build
+	$(VENV)/bin/gnuradio-companion examples/loopback_awgn_qt.grc
+
+# The GRC GUI test alone; it copies its screenshot to SEMCOM_SCREENSHOT.
+screenshot: build
+	cd $(BUILD) && SEMCOM_SCREENSHOT=$(ROOT)/docs/grc_loopback_awgn_qt.png \
+	    ctest --output-on-failure -R '^qa_grc_gui$$'
 
 clean:
 	rm -rf $(BUILD)

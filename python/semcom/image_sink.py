@@ -227,6 +227,10 @@ class image_sink(gr.sync_block):
             self.failed += 1
             self.logger.error(f"frame {header.frame} could not be decoded and was skipped: "
                               f"{type(err).__name__}: {one_line(err)}")
+        finally:
+            from semcom_codec.heap import release_freed_memory
+
+            release_freed_memory()  # the image's tensors, back to the system
 
     def _decode(self, count, truncated):
         """Decode the frame whose payload is the first ``count`` buffered symbols."""

@@ -161,7 +161,12 @@ class image_source(gr.sync_block):
     def frame_for(self, image, frame):
         """The index bytes of frame number ``frame`` for an RGB float image [H, W, 3]."""
         start = time.perf_counter()
-        indices, (height, width) = self.codec.encode_image(image, self.levels)
+        try:
+            indices, (height, width) = self.codec.encode_image(image, self.levels)
+        finally:
+            from semcom_codec.heap import release_freed_memory
+
+            release_freed_memory()  # the encoder's tensors, back to the system
         self.encode_seconds += time.perf_counter() - start
         header = framing.FrameHeader(frame=frame & 0xFFFFFFFF, height=height,
                                      width=width, levels=self.levels,

@@ -65,6 +65,7 @@ class image_view(gr.basic_block, QtWidgets.QWidget):
             pane.setMinimumSize(160, 120)
             text = QtWidgets.QLabel("")
             text.setAlignment(QtCore.Qt.AlignCenter)
+            text.setWordWrap(True)  # a long caption must not widen its column
             layout.addWidget(pane, 1, col)
             layout.addWidget(text, 2, col)
             self.panes[side], self.captions[side] = pane, text
@@ -100,6 +101,8 @@ class image_view(gr.basic_block, QtWidgets.QWidget):
             pixmap = pixmap.scaled(self.max_side, self.max_side, QtCore.Qt.KeepAspectRatio,
                                    QtCore.Qt.SmoothTransformation)
         self.panes[side].setPixmap(pixmap)
+        # the pane never shrinks below its picture: the window grows to show it whole
+        self.panes[side].setMinimumSize(pixmap.size())
         self.captions[side].setText(text)
         self.shown[side] = (height, width)
 

@@ -20,6 +20,14 @@ SOURCE_DIR = os.environ.get(
 EXAMPLES = os.path.join(SOURCE_DIR, "examples")
 
 
+def flowgraph_id(name):
+    """The id in an example's options block: the name of the script GRC generates."""
+    import yaml
+
+    with open(os.path.join(EXAMPLES, name)) as f:
+        return yaml.safe_load(f)["options"]["parameters"]["id"]
+
+
 def axis_error_rate(order, esn0_db):
     """Symbol error rate of one Gray N-PAM axis of square N^2-QAM over AWGN (theory)."""
     esn0 = 10 ** (esn0_db / 10)
@@ -37,12 +45,14 @@ class qa_grc_examples(gr_unittest.TestCase):
 
     def compile(self, name):
         env = dict(os.environ, GRC_BLOCKS_PATH=os.path.join(SOURCE_DIR, "grc"))
-        # grcc under this interpreter (the venv), so that imports of the codec resolve
-        grcc = [sys.executable, shutil.which("grcc")]
-        result = subprocess.run(grcc + ["-o", self.dir, os.path.join(EXAMPLES, name)],
+        # Debian's grcc under this interpreter (the venv), so that imports of the codec
+        # resolve; not the venv's launcher of the same name, which is a shell script
+        real = "/usr/bin/grcc" if os.path.isfile("/usr/bin/grcc") else shutil.which("grcc")
+        result = subprocess.run([sys.executable, real, "-o", self.dir,
+                                 os.path.join(EXAMPLES, name)],
                                 env=env, capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        script = os.path.join(self.dir, name.replace(".grc", ".py"))
+        script = os.path.join(self.dir, flowgraph_id(name) + ".py")
         self.assertTrue(os.path.exists(script))
         return script
 
