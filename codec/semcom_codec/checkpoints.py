@@ -54,6 +54,13 @@ def check_state_dict(state, path):
 
 def load_state_into(module, state, path):
     """module.load_state_dict(state) with one line naming the file and what does not fit."""
+    check_fits(module, state, path)
+    module.load_state_dict(state)
+
+
+def check_fits(module, state, path):
+    """BadWeightFile naming the file unless ``state`` has exactly the names and shapes
+    of module's state dict (``module`` may live on the meta device: nothing allocated)."""
     own = module.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -65,4 +72,3 @@ def load_state_into(module, state, path):
                   ("of another shape", shapes)) if found]
         raise BadWeightFile(f"{path}: the weights do not fit their configuration: "
                             + "; ".join(parts))
-    module.load_state_dict(state)

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .autoencoder import Decoder, Encoder
+from .checkpoints import check_fits, check_state_dict, read_weight_file
 from .config import CodecConfig
 from .constellation import hard_decision_posteriors
-from .checkpoints import check_state_dict, load_state_into, read_weight_file
 from .errors import BadWeightFile
 from .quantizer import MOCRVQ
 
@@ -171,10 +171,18 @@ def load_codec(path, device="cpu"):
     has_nrb = payload.get("has_nrb", False)
     if not isinstance(has_nrb, bool):
         raise BadWeightFile(f"{path}: has_nrb must be True or False, got {has_nrb!r}")
-    check_state_dict(payload["state_dict"], path)
+    state = payload["state_dict"]
+    check_state_dict(state, path)
+    with torch.device("meta"):  # shapes first, on a skeleton that allocates nothing
+        check_fits(_build(cfg, has_nrb), state, path)
+    codec = _build(cfg, has_nrb)
+    codec.load_state_dict(state)
+    return codec.to(device).eval()
+
+
+def _build(cfg, has_nrb):
     codec = SemanticCodec(cfg)
     if has_nrb:
         from .nrb import NoiseReductionBlock
         codec.nrb = NoiseReductionBlock(codec.cfg)
-    load_state_into(codec, payload["state_dict"], path)
-    return codec.to(device).eval()
+    return codec

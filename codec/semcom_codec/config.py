@@ -75,8 +75,9 @@ class CodecConfig:
         return cfg
 
 
-# Ranges of the integer fields: generous for any real model, small enough that a
-# damaged file cannot make the loader allocate a giant network.
+# Ranges of the integer fields: generous for any real model. (The loader also checks the
+# weights' shapes on a meta-device skeleton before it allocates the model, so a
+# configuration cannot make it allocate more than the file holds.)
 _INT_RANGES = {"entries": (2, 16), "levels": (1, 8), "heads": (1, 64)}
 _INT_DEFAULT_RANGE = (1, 1024)
 

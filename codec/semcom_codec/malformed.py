@@ -160,6 +160,9 @@ def hostile_weight_files(folder, valid_weights, sentinel):
         "config_str": {**base, "config": "small"},
         "config_unknown_field": {**base, "config": {**base["config"], "colour": 1}},
         "config_huge": {**base, "config": {**base["config"], "body_channels": 10 ** 9}},
+        # within every field's range, but 38 GB of weights: refused before allocation
+        "config_big_in_range": {**base, "config": {**base["config"], "body_channels": 1024,
+                                                   "body_blocks": 512}},
         "config_bool_as_int": {**base, "config": {**base["config"], "levels": True}},
         "no_state_dict": {"config": base["config"]},
         "state_dict_list": {**base, "state_dict": [1, 2]},

@@ -82,6 +82,7 @@ def test_the_pixel_limit_is_checked_before_decoding():
     ("config_str", "configuration must be a mapping of fields, got str"),
     ("config_unknown_field", r"unknown codec configuration fields: \['colour'\]"),
     ("config_huge", "body_channels must be an integer in 1..1024"),
+    ("config_big_in_range", "the weights do not fit their configuration"),
     ("config_bool_as_int", "levels must be an integer"),
     ("no_state_dict", "no config/state_dict"),
     ("state_dict_list", "state_dict is a list"),
