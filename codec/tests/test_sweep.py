@@ -73,7 +73,16 @@ def test_schemes_share_the_channel_and_results_resume(setup):
     assert len(lines) == 4 and [json.loads(line)["esn0_db"] for line in lines] == [0, 40, 0, 40]
 
 
-def test_scheme_selection_and_errors(setup):
+def eval_error(capsys, *args):
+    """The one line `semcom eval` prints for bad input (it exits with status 1)."""
+    capsys.readouterr()
+    assert run(*args) == 1
+    (line,) = [l for l in capsys.readouterr().err.splitlines() if l.strip()]
+    assert line.startswith("semcom eval: error: ")
+    return line
+
+
+def test_scheme_selection_and_errors(setup, capsys):
     weights, folder, tmp = setup
     assert sweep.parse_schemes("moc-rvq,bpg-ldpc", (2, 4)) == {"moc-rvq": (2, 4),
                                                                "bpg-ldpc": (2, 4)}
@@ -84,12 +93,11 @@ def test_scheme_selection_and_errors(setup):
     codec = load_codec(weights)
     plain = tmp / "plain.pt"
     save_codec(codec, plain)
-    with pytest.raises(ValueError, match="no reordering permutations"):
-        run(plain, folder, tmp / "r2", "--schemes", "moc-rvq-no-reorder")
+    assert "no reordering permutations" in eval_error(
+        capsys, plain, folder, tmp / "r2", "--schemes", "moc-rvq-no-reorder")
     empty = tmp / "empty"
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match="no PNG/JPEG/BMP images"):
-        run(weights, empty, tmp / "r3")
+    assert f"no PNG/JPEG/BMP images in {empty}" in eval_error(capsys, weights, empty, tmp / "r3")
 
 
 def test_summary_says_where_moc_rvq_wins():
