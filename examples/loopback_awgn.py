@@ -61,18 +61,11 @@ def build_flowgraph(image, args):
 def load_input(path):
     """The image to send, refused in one line when the metrics printed are not defined
     for it (LPIPS needs 31 pixels a side, SSIM 11)."""
-    from semcom_codec import images
-    from semcom_codec.errors import MetricUndefined
+    from semcom_codec.data import load_test_image
     from semcom_codec.lpips import check_lpips_size
     from semcom_codec.metrics import check_ssim_size
 
-    original = images.load_image(path)
-    for check in (check_lpips_size, check_ssim_size):
-        try:
-            check(*original.shape[:2])
-        except MetricUndefined as err:
-            raise MetricUndefined(f"{path}: {err}") from None
-    return original
+    return load_test_image(path, (check_lpips_size, check_ssim_size))
 
 
 def main(argv=None):

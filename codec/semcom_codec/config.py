@@ -83,7 +83,6 @@ _INT_DEFAULT_RANGE = (1, 1024)
 
 
 def _check_field(key, value, kind):
-    kind = {"int": int, "bool": bool, "str": str}.get(kind, kind)  # string annotations
     if kind is int:
         low, high = _INT_RANGES.get(key, _INT_DEFAULT_RANGE)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

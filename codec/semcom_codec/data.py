@@ -22,16 +22,22 @@ def image_files(folder):
     return files
 
 
+def load_test_image(path, size_checks):
+    """load_image, then the metrics' size checks (MetricUndefined naming the file)."""
+    image = load_image(path)
+    for check in size_checks:
+        try:
+            check(*image.shape[:2])
+        except MetricUndefined as err:
+            raise MetricUndefined(f"{path}: {err}") from None
+    return image
+
+
 def check_test_images(files, size_checks):
     """Reads every test image once and applies the metrics' size checks, so that a bad
     file stops an evaluation before it starts, with its name in the error."""
     for path in files:
-        image = load_image(path)
-        for check in size_checks:
-            try:
-                check(*image.shape[:2])
-            except MetricUndefined as err:
-                raise MetricUndefined(f"{path}: {err}") from None
+        load_test_image(path, size_checks)
 
 
 def load_folder_uint8(folder, limit=None):

