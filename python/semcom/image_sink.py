@@ -187,7 +187,10 @@ class image_sink(gr.sync_block):
             if early is not None:
                 self._decode_or_skip(early, truncated=True)
                 self._advance(early)
-            elif len(self.buffer) >= needed:
+            elif len(self.buffer) >= needed + framing.SYNC_SYMBOLS - 1 or (
+                    final and len(self.buffer) >= needed):
+                # whole only once the search has seen every sync that could start
+                # before the payload's end (a cut in its last symbols)
                 self._decode_or_skip(needed, truncated=False)
                 self._advance(needed)
             elif final:

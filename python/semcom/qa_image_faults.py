@@ -187,6 +187,21 @@ class qa_image_faults(ImageFixture, gr_unittest.TestCase):
         self.assertEqual(self.frames_received(snk), [(cut, False) for cut in range(1, 49)])
         self.assertEqual(snk.dropped + snk.bad_headers, 48)
 
+    def test_a_frame_cut_in_its_last_symbols_is_truncated_however_the_input_is_chunked(self):
+        # frame 0 loses its last 20 symbols, frame 1 follows; when a work() call ends
+        # just where frame 0 would be complete, frame 1's sync is not yet whole there
+        head = framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
+        cut = symbols_of(self.frame(0)[:-40])
+        stream = np.concatenate([cut, symbols_of(self.frame(1)), symbols_of(
+            np.zeros(400, np.uint8))]).astype(np.complex64)
+        payload = len(symbols_of(self.frame(0))) - head
+        for split in (head + payload, head + payload + 50, head + payload + 200):
+            snk = self.sink()
+            snk.work([stream[:split]], [])
+            snk.work([stream[split:]], [])
+            snk.stop()
+            self.assertEqual(self.frames_received(snk), [(0, True), (1, False)], split)
+
     def test_a_frame_cut_before_its_first_level_is_dropped(self):
         frame = self.frame(0)
         head = 2 * (framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS)
