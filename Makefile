@@ -46,7 +46,7 @@ $(STAMPS)/venv: requirements.txt codec/pyproject.toml | debs
 	mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/lpips: $(STAMPS)/venv
-	$(PY) -c "from semcom_codec import weights; weights.lpips_state_dict_path()"
+	$(PY) -c "from semcom_codec.metrics import lpips_weights; lpips_weights.lpips_state_dict_path()"
 	touch $@
 
 # Launchers in the venv: GRC and grcc on the venv's Python with the installed blocks found.

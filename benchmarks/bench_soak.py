@@ -14,7 +14,6 @@ keep flat memory: the last line reads
 """
 
 import argparse
-import os
 import sys
 import time
 

@@ -61,9 +61,9 @@ def build_flowgraph(image, args):
 def load_input(path):
     """The image to send, refused in one line when the metrics printed are not defined
     for it (LPIPS needs 31 pixels a side, SSIM 11)."""
-    from semcom_codec.data import load_test_image
-    from semcom_codec.lpips import check_lpips_size
-    from semcom_codec.metrics import check_ssim_size
+    from semcom_codec.training.data import load_test_image
+    from semcom_codec.metrics.lpips import check_lpips_size
+    from semcom_codec.metrics.ssim import check_ssim_size
 
     return load_test_image(path, (check_lpips_size, check_ssim_size))
 

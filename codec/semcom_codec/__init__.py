@@ -1,61 +1,26 @@
-"""gr-semcom codec core: MOC-RVQ quantizer, Gray QAM index mapping and torch channels.
+"""gr-semcom codec core: learned image codecs for the radio, their channels and baselines.
 
 Pure PyTorch/numpy so that it trains on a GPU box without GNU Radio; the radio blocks
-import it, never the other way round.
-"""
+import it, never the other way round. One subpackage per concern: ``systems`` (one per
+codec system), ``layers`` and ``quantizers`` (shared model parts), ``phy`` (torch twins
+of the radio), ``fec`` (channel codes), ``baselines`` (classical image links),
+``metrics``, ``training`` (loop infrastructure) and ``evaluation``.
 
-from .channel import (
-    IndexChannel,
-    awgn,
-    fading,
-    fading_gains,
-    from_air_order,
-    to_air_order,
-)
-from .constellation import (
-    GrayQAM,
-    esn0_db_to_noise_var,
-    gray,
-    hard_demap,
-    label_amplitudes,
-    map_indices,
-    position_amplitudes,
-    position_labels,
-    soft_demap,
-)
-from .quantizer import MOCRVQ, kmeans
-from .reorder import (
-    chain_length,
-    gray_neighbour_length,
-    nearest_neighbour_chain,
-    reorder_codebook,
-    reorder_mocrvq,
-)
+``semcom_codec.load("moc_rvq")`` (or a weight file path) gives an ImageCodec.
+"""
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "GrayQAM",
-    "IndexChannel",
-    "MOCRVQ",
-    "awgn",
-    "chain_length",
-    "esn0_db_to_noise_var",
-    "fading",
-    "fading_gains",
-    "from_air_order",
-    "gray",
-    "gray_neighbour_length",
-    "hard_demap",
-    "kmeans",
-    "label_amplitudes",
-    "map_indices",
-    "nearest_neighbour_chain",
-    "position_amplitudes",
-    "position_labels",
-    "reorder_codebook",
-    "reorder_mocrvq",
-    "soft_demap",
-    "to_air_order",
-    "__version__",
-]
+__all__ = ["ImageCodec", "PayloadSpec", "Received", "list_models", "load", "__version__"]
+
+_LAZY = {"load": "zoo", "list_models": "zoo", "ImageCodec": "interface",
+         "PayloadSpec": "interface", "Received": "interface"}
+
+
+def __getattr__(name):
+    """The public API, imported on first use (``import semcom_codec.images`` stays light)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,7 @@ that names any other global is refused and nothing in it runs), then checks that
 what torch would say in a long traceback into one line naming the file and the fault.
 """
 
+import hashlib
 import os
 
 import torch
@@ -72,3 +73,12 @@ def check_fits(module, state, path):
                   ("of another shape", shapes)) if found]
         raise BadWeightFile(f"{path}: the weights do not fit their configuration: "
                             + "; ".join(parts))
+
+
+def file_sha256(path):
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

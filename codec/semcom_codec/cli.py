@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from .errors import KNOWN_ERRORS, one_line, show_tracebacks
+from .training.loop import add_run_flags
 
 
 def _installed_version():
@@ -23,7 +24,12 @@ def _cmd_version(args):
 
 
 def _cmd_train(args):
-    from . import train
+    if args.stage == "deep_jscc":
+        from .systems.deep_jscc import train as deep_jscc_train
+
+        deep_jscc_train.train(args)
+        return 0
+    from .systems.moc_rvq import train
 
     if args.stage == "stage1":
         train.train_stage1(args)
@@ -33,8 +39,24 @@ def _cmd_train(args):
 
 
 def _add_train_parser(sub):
-    p = sub.add_parser("train", help="train stage 1 (autoencoder + MOC-RVQ) or stage 2 (NRB)")
-    p.add_argument("stage", choices=["stage1", "stage2"])
+    from .systems.deep_jscc.train import add_train_arguments
+
+    train = sub.add_parser("train", help="train a codec system: MOC-RVQ stage 1 "
+                                         "(autoencoder + MOC-RVQ) or stage 2 (NRB), deep JSCC")
+    systems = train.add_subparsers(dest="stage", metavar="SYSTEM", required=True)
+    moc_rvq = _moc_rvq_train_flags()
+    for stage, text in (("stage1", "MOC-RVQ stage 1: autoencoder + MOC-RVQ, no channel"),
+                        ("stage2", "MOC-RVQ stage 2: the NRB through the channel")):
+        p = systems.add_parser(stage, parents=[moc_rvq], help=text)
+        p.set_defaults(func=_cmd_train)
+    p = systems.add_parser("deep_jscc", help="perceptual deep JSCC or its MSE twin "
+                                             "(analog, channel inside training)")
+    add_train_arguments(p)
+    p.set_defaults(func=_cmd_train)
+
+
+def _moc_rvq_train_flags():
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--config", default="small", help="model configuration (small, large)")
     p.add_argument("--data", default="../shared/data/train256", help="training image folder")
     p.add_argument("--val", default="../shared/data/val_cid22",
@@ -75,24 +97,14 @@ def _add_train_parser(sub):
     p.add_argument("--balance", type=float, default=0.05,
                    help="stage 2: weigh each sample's loss by 1 / its loss without the NRB, "
                         "floored at this fraction of the batch mean (0: the paper's plain mean)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--val-every", type=int, default=1000)
-    p.add_argument("--checkpoint-every", type=int, default=250)
-    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
-    p.add_argument("--stop-at", type=int, default=0,
-                   help="stop (with a checkpoint) at this step; the schedule stays --steps")
-    p.add_argument("--time-limit", type=float, default=0,
-                   help="stop (with a checkpoint) after this many minutes")
-    p.set_defaults(func=_cmd_train)
+    add_run_flags(p)
+    return p
 
 
 def _cmd_evaluate(args):
-    from . import evaluate
+    from .evaluation import card
 
-    return evaluate.run_cli(args)
+    return card.run_cli(args)
 
 
 def _add_evaluate_parser(sub):
@@ -110,9 +122,9 @@ def _add_evaluate_parser(sub):
 
 
 def _cmd_eval(args):
-    from . import sweep
+    from .evaluation import compare
 
-    return sweep.run_cli(args)
+    return compare.run_cli(args)
 
 
 def _add_eval_parser(sub):

@@ -124,13 +124,3 @@ def side_by_side(left, right, gap=8):
     canvas[:left.shape[0], :left.shape[1]] = left
     canvas[:right.shape[0], left.shape[1] + gap:] = right
     return canvas
-
-
-def psnr(reference, test):
-    """PSNR in dB of 8-bit-quantised images given as floats in 0..1."""
-    a = to_uint8(reference).astype(np.float64)
-    b = to_uint8(test).astype(np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
-    mse = np.mean((a - b) ** 2)
-    return float("inf") if mse == 0 else float(10.0 * np.log10(255.0 ** 2 / mse))

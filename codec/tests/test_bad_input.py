@@ -10,14 +10,14 @@ import torch
 from PIL import Image
 
 from semcom_codec import cli, malformed
-from semcom_codec.codec import SemanticCodec, load_codec, save_codec
-from semcom_codec.config import get_config
 from semcom_codec.errors import BadWeightFile, ImageTooLarge, MetricUndefined, one_line
-from semcom_codec.evaluate import reorder_permutations
+from semcom_codec.evaluation.card import reorder_permutations
 from semcom_codec.images import MAX_IMAGE_PIXELS, load_image, load_image_bytes
-from semcom_codec.lpips import lpips_distance
-from semcom_codec.metrics import ssim
-from semcom_codec.weights import load_numpy_pickle, lpips_state_dict
+from semcom_codec.metrics.lpips import lpips_distance
+from semcom_codec.metrics.lpips_weights import load_numpy_pickle, lpips_state_dict
+from semcom_codec.metrics.ssim import ssim
+from semcom_codec.systems.moc_rvq.config import get_config
+from semcom_codec.systems.moc_rvq.model import SemanticCodec, load_codec, save_codec
 
 
 @pytest.fixture(scope="module")

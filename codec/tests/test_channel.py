@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from semcom_codec import channel as ch
-from semcom_codec import constellation as C
+from semcom_codec.phy import channels as ch, constellation as C
 
 
 def test_awgn_noise_variance():

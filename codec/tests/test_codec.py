@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from semcom_codec.codec import SemanticCodec, load_codec, save_codec
-from semcom_codec.config import CodecConfig, get_config
-from semcom_codec.nrb import NoiseReductionBlock
-from semcom_codec.reorder import reorder_mocrvq
+from semcom_codec.quantizers.reorder import reorder_mocrvq
+from semcom_codec.systems.moc_rvq.config import CodecConfig, get_config
+from semcom_codec.systems.moc_rvq.model import SemanticCodec, load_codec, save_codec
+from semcom_codec.systems.moc_rvq.nrb import NoiseReductionBlock
 
 TINY = CodecConfig(name="tiny", n_q=8, stem_channels=8, body_channels=16, body_blocks=1,
                    nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4)
@@ -97,7 +97,7 @@ def test_mmse_hard_decisions(codec):
     the decided vector when the SNR is unknown or high, the posterior mean otherwise."""
     import dataclasses
 
-    from semcom_codec.constellation import hard_decision_posteriors
+    from semcom_codec.phy.constellation import hard_decision_posteriors
 
     indices = codec.encode(torch.rand(2, 3, 32, 40))
     plain = codec.dequantize_received(indices, 5.0)       # TINY has the option off

@@ -7,10 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from semcom_codec import coded_link
-from semcom_codec.channel import Realisation
-from semcom_codec.constellation import (bit_llrs, bits_to_indices, hard_demap, label_amplitudes,
-                                        map_indices)
+from semcom_codec.baselines import link as coded_link
+from semcom_codec.phy.channels import Realisation
+from semcom_codec.phy.constellation import (
+    bit_llrs,
+    bits_to_indices,
+    hard_demap,
+    label_amplitudes,
+    map_indices,
+)
 
 
 def test_bits_to_indices_most_significant_first():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from semcom_codec import constellation as C
+from semcom_codec.phy import constellation as C
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 

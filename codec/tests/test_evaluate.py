@@ -9,11 +9,15 @@ import torch
 from PIL import Image
 
 from semcom_codec import cli
-from semcom_codec.codec import SemanticCodec, save_codec
-from semcom_codec.config import get_config
-from semcom_codec.evaluate import conditions_for, relabelled_codec_view, unreordered_indices
-from semcom_codec.nrb import NoiseReductionBlock
-from semcom_codec.reorder import reorder_mocrvq
+from semcom_codec.evaluation.card import (
+    conditions_for,
+    relabelled_codec_view,
+    unreordered_indices,
+)
+from semcom_codec.quantizers.reorder import reorder_mocrvq
+from semcom_codec.systems.moc_rvq.config import get_config
+from semcom_codec.systems.moc_rvq.model import SemanticCodec, save_codec
+from semcom_codec.systems.moc_rvq.nrb import NoiseReductionBlock
 
 
 def tiny_codec():

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from semcom_codec import images
+from semcom_codec.metrics.psnr import psnr
 
 
 def test_default_image_ships_with_matplotlib():
@@ -59,9 +60,9 @@ def test_pad_to_multiple_reflects_and_keeps_size():
 
 def test_psnr_reference_values():
     a = np.zeros((4, 4, 3), np.float32)
-    assert images.psnr(a, a) == float("inf")
+    assert psnr(a, a) == float("inf")
     b = a.copy()
     b[0, 0, 0] = 1.0  # one 8-bit value off by 255 in 48 samples: MSE = 255^2/48
-    assert images.psnr(a, b) == pytest.approx(10 * np.log10(48))
+    assert psnr(a, b) == pytest.approx(10 * np.log10(48))
     with pytest.raises(ValueError, match="shapes differ"):
-        images.psnr(a, np.zeros((4, 5, 3)))
+        psnr(a, np.zeros((4, 5, 3)))

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from semcom_codec import ldpc
+from semcom_codec.fec import ldpc
 
 SHARED_LDPC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "ldpc")
 ALIST = os.path.join(SHARED_LDPC, "wifi_802.11n_n648_k324_r12_Z27.alist")

@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from semcom_codec import weights
-from semcom_codec.lpips import LPIPS, lpips_distance
+from semcom_codec.metrics import lpips_weights as weights
+from semcom_codec.metrics.lpips import LPIPS, lpips_distance
 
 CALIBRATION = Path(__file__).resolve().parents[3] / "shared" / "data" / "lpips_calibration"
 # LPIPS v0.1 AlexNet from the original implementation (REFERENCE.md in CALIBRATION).
@@ -75,7 +75,7 @@ def test_gradient_reaches_input_not_weights(model):
 
 
 def test_lpips_distance_numpy_wrapper(model, monkeypatch):
-    from semcom_codec import lpips as lpips_mod
+    from semcom_codec.metrics import lpips as lpips_mod
     monkeypatch.setattr(lpips_mod, "_SINGLETON", model)
     rng = np.random.default_rng(2)
     a = rng.random((40, 56, 3), dtype=np.float32)

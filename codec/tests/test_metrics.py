@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from semcom_codec.errors import MetricUndefined
 from semcom_codec.images import to_uint8
-from semcom_codec.metrics import ms_ssim, ssim, ssim_and_ms_ssim
+from semcom_codec.metrics.ssim import ms_ssim, ssim, ssim_and_ms_ssim
 
 
 def reference_ssim_channel(a, b):

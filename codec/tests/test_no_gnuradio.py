@@ -6,7 +6,9 @@ import sys
 BLOCK_GNURADIO = (
     "import sys\n"
     "sys.modules['gnuradio'] = None  # any 'import gnuradio...' now raises ImportError\n"
-    "import semcom_codec, semcom_codec.images, semcom_codec.cli\n"
+    "import importlib, pkgutil, semcom_codec\n"
+    "for m in pkgutil.walk_packages(semcom_codec.__path__, 'semcom_codec.'):\n"
+    "    importlib.import_module(m.name)\n"
     "from semcom_codec import *\n"
     "print('ok', sorted(m for m in sys.modules if m.startswith('gnuradio')))\n"
 )

@@ -5,10 +5,17 @@ import dataclasses
 import pytest
 import torch
 
-from semcom_codec.config import CodecConfig
-from semcom_codec.nrb import (NoiseReductionBlock, gram, noise_reduction_loss,
-                              shifted_window_mask, snr_balanced, snr_features, window_merge,
-                              window_partition)
+from semcom_codec.systems.moc_rvq.config import CodecConfig
+from semcom_codec.systems.moc_rvq.nrb import (
+    NoiseReductionBlock,
+    gram,
+    noise_reduction_loss,
+    shifted_window_mask,
+    snr_balanced,
+    snr_features,
+    window_merge,
+    window_partition,
+)
 
 CFG = CodecConfig(n_q=8, nrb_dim=16, nrb_layers=1, nrb_heads=2, nrb_window=4)
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from semcom_codec.quantizer import MOCRVQ, kmeans
+from semcom_codec.quantizers.moc_rvq import MOCRVQ, kmeans
 
 
 def make(ema=True, **kw):

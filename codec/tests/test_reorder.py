@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from semcom_codec.quantizer import MOCRVQ
-from semcom_codec.reorder import (
+from semcom_codec.quantizers.moc_rvq import MOCRVQ
+from semcom_codec.quantizers.reorder import (
     chain_length,
     gray_neighbour_length,
     nearest_neighbour_chain,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from semcom_codec import source_coding as sc
+from semcom_codec.baselines import source as sc
 
 
 def smooth_image(h=64, w=96):

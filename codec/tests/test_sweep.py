@@ -6,12 +6,13 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-
-from semcom_codec import cli, report, sweep
-from semcom_codec.codec import load_codec, save_codec
-from semcom_codec.images import load_image, psnr
-
 from test_evaluate import saved_tiny_codec
+
+from semcom_codec import cli
+from semcom_codec.evaluation import compare as sweep, report
+from semcom_codec.images import load_image
+from semcom_codec.metrics.psnr import psnr
+from semcom_codec.systems.moc_rvq.model import load_codec, save_codec
 
 KODAK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "kodak")
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from semcom_codec import cli
-from semcom_codec.codec import load_codec
+from semcom_codec.systems.moc_rvq.model import load_codec
 
 
 @pytest.fixture(scope="module")

@@ -56,9 +56,9 @@ class image_sink(gr.sync_block):
         self.csi_input = bool(csi_input)
         in_sig = [np.complex64, np.float32] if self.csi_input else [np.complex64]
         gr.sync_block.__init__(self, name="semcom_image_sink", in_sig=in_sig, out_sig=None)
-        from semcom_codec.codec import load_codec
-        from semcom_codec.devices import resolve_device
-        from semcom_codec.weights import default_codec_weights
+        from semcom_codec.systems.moc_rvq.model import load_codec
+        from semcom_codec.runtime import resolve_device
+        from semcom_codec.zoo import default_codec_weights
 
         from .image_source import codec_id
 
@@ -299,9 +299,9 @@ class image_sink(gr.sync_block):
         """PSNR, and SSIM and LPIPS where the image is large enough for their windows
         (below them they are not defined and left out)."""
         from semcom_codec.errors import MetricUndefined
-        from semcom_codec.images import psnr
-        from semcom_codec.lpips import check_lpips_size, lpips_distance
-        from semcom_codec.metrics import check_ssim_size, ssim
+        from semcom_codec.metrics.psnr import psnr
+        from semcom_codec.metrics.lpips import check_lpips_size, lpips_distance
+        from semcom_codec.metrics.ssim import check_ssim_size, ssim
 
         out = {"psnr": psnr(self.reference, image)}
         for key, check, metric in (("ssim", check_ssim_size, ssim),

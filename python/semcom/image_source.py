@@ -44,7 +44,7 @@ def expand_images(spec):
 
 def codec_id(weights_path):
     """32-bit identity of a weight file (first bytes of its SHA-256), sent in headers."""
-    from semcom_codec.weights import file_sha256
+    from semcom_codec.checkpoints import file_sha256
 
     return int(file_sha256(weights_path)[:8], 16)
 
@@ -72,9 +72,9 @@ class image_source(gr.sync_block):
                  first_frame=0, wait_for_messages=None):
         gr.sync_block.__init__(self, name="semcom_image_source", in_sig=None,
                                out_sig=[np.uint8])
-        from semcom_codec.codec import load_codec
-        from semcom_codec.devices import resolve_device
-        from semcom_codec.weights import default_codec_weights
+        from semcom_codec.systems.moc_rvq.model import load_codec
+        from semcom_codec.runtime import resolve_device
+        from semcom_codec.zoo import default_codec_weights
 
         self.weights = weights or default_codec_weights()
         self.codec = load_codec(self.weights, resolve_device(device))

@@ -18,7 +18,7 @@ import resource
 import sys
 
 import numpy as np
-from gnuradio import blocks, gr, gr_unittest
+from gnuradio import gr, gr_unittest
 
 from gnuradio import semcom
 from gnuradio.semcom import framing

@@ -71,7 +71,7 @@ class qa_gray_pam(gr_unittest.TestCase):
 
     def test_bit_identical_to_codec_package_channel(self):
         """Training simulates the channel in torch; it must be this mapping exactly."""
-        from semcom_codec import constellation
+        from semcom_codec.phy import constellation
 
         rng = np.random.default_rng(8)
         for order in (2, 4, 8, 16):

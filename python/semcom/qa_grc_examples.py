@@ -82,7 +82,7 @@ class qa_grc_examples(gr_unittest.TestCase):
         """A random test image, shipped-shape test weights, and the noiseless decoded image."""
         from PIL import Image
         from qa_image_blocks import make_weights
-        from semcom_codec.codec import load_codec
+        from semcom_codec.systems.moc_rvq.model import load_codec
         from semcom_codec.images import load_image
 
         weights = make_weights(self.dir)

@@ -20,9 +20,9 @@ from gnuradio.semcom import framing
 
 def make_weights(folder):
     """A tiny codec of the real architecture (k-means-initialised, NRB attached)."""
-    from semcom_codec.codec import SemanticCodec, save_codec
-    from semcom_codec.config import get_config
-    from semcom_codec.nrb import NoiseReductionBlock
+    from semcom_codec.systems.moc_rvq.model import SemanticCodec, save_codec
+    from semcom_codec.systems.moc_rvq.config import get_config
+    from semcom_codec.systems.moc_rvq.nrb import NoiseReductionBlock
 
     torch.manual_seed(0)
     codec = SemanticCodec(get_config("tiny"))

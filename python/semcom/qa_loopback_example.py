@@ -52,8 +52,9 @@ class qa_loopback_example(gr_unittest.TestCase):
         return printed.getvalue().splitlines(), out
 
     def test_clean_channel_gives_the_noiseless_codec_image(self):
-        from semcom_codec.codec import load_codec
-        from semcom_codec.images import load_image, psnr
+        from semcom_codec.systems.moc_rvq.model import load_codec
+        from semcom_codec.images import load_image
+        from semcom_codec.metrics.psnr import psnr
 
         lines, out = self.run_example("--snr", "60", "--levels", "2")
         levels, symbols, cbr, measured = lines[2].split()[:4]
@@ -73,10 +74,11 @@ class qa_loopback_example(gr_unittest.TestCase):
         # AWGN, sink demapping) against the codec package's torch channel at the same
         # Es/N0, averaged over a few noise draws: within 0.3 dB.
         import torch
-        from semcom_codec.channel import IndexChannel
-        from semcom_codec.codec import load_codec
-        from semcom_codec.images import default_image_path, load_image, psnr
-        from semcom_codec.weights import default_codec_weights
+        from semcom_codec.phy.channels import IndexChannel
+        from semcom_codec.systems.moc_rvq.model import load_codec
+        from semcom_codec.images import default_image_path, load_image
+        from semcom_codec.metrics.psnr import psnr
+        from semcom_codec.zoo import default_codec_weights
 
         printed = io.StringIO()
         out = os.path.join(self.tmp.name, "out", "shipped.png")

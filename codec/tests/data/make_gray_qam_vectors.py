@@ -2,7 +2,7 @@
 """Write gray_qam_vectors.json: reference index-pair -> symbol vectors for Gray N^2-QAM.
 
 Computed from literal Gray label tables with the stdlib only, deliberately not from
-semcom_codec.constellation, so that the torch mapper (codec tests) and the C++ mapper
+semcom_codec.phy.constellation, so that the torch mapper (codec tests) and the C++ mapper
 (GNU Radio QA) are both checked against an independent source.
 
 Format: {"N": {"indices": [[first, second], ...], "symbols": [[re, im], ...]}, ...};

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .distributed import all_reduce_, broadcast_
+from ..training.distributed import all_reduce_, broadcast_
 
 # Rows of residual processed at once in the nearest-neighbour search (bounds memory).
 _SEARCH_CHUNK = 16384

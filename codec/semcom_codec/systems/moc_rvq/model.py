@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...checkpoints import check_fits, check_state_dict, read_weight_file
+from ...errors import BadWeightFile
+from ...phy.constellation import hard_decision_posteriors
+from ...quantizers.moc_rvq import MOCRVQ
 from .autoencoder import Decoder, Encoder
-from .checkpoints import check_fits, check_state_dict, read_weight_file
 from .config import CodecConfig
-from .constellation import hard_decision_posteriors
-from .errors import BadWeightFile
-from .quantizer import MOCRVQ
 
 FACTOR = 8  # f: pixels per latent position along each side
 
@@ -43,7 +43,7 @@ class SemanticCodec(nn.Module):
         self.quantizer = MOCRVQ(cfg.n_q, heads=cfg.heads, entries=cfg.entries,
                                 levels=cfg.levels, ema=True)
         self.decoder = Decoder(cfg)
-        self.nrb = None  # attached by stage 2 (semcom_codec.nrb)
+        self.nrb = None  # attached by stage 2 (semcom_codec.systems.moc_rvq.nrb)
 
     @property
     def device(self):
@@ -160,7 +160,11 @@ def save_codec(codec, path, extra=None):
 def load_codec(path, device="cpu"):
     """Rebuilds a SemanticCodec from ``save_codec`` output; clear errors for bad files."""
     path = os.fspath(path)
-    payload = read_weight_file(path, device)
+    return codec_from_payload(read_weight_file(path, device), path, device)
+
+
+def codec_from_payload(payload, path, device="cpu"):
+    """A SemanticCodec from the dict of a weight file ``path`` (named in errors)."""
     if "config" not in payload or "state_dict" not in payload:
         raise BadWeightFile(f"{path} is not a gr-semcom codec weight file "
                             "(no config/state_dict)")

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import torch
 
-from .errors import MetricUndefined
-from .images import load_image
+from ..errors import MetricUndefined
+from ..images import load_image
 
 
 def image_files(folder):

@@ -13,8 +13,8 @@ import math
 import numpy as np
 import torch
 
-from . import ldpc
-from .constellation import bit_llrs, bits_to_indices, map_indices
+from ..fec import ldpc
+from ..phy.constellation import bit_llrs, bits_to_indices, map_indices
 
 ORDER = 8  # indices per axis: 64-QAM
 

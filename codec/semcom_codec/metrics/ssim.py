@@ -11,8 +11,8 @@ with the exponents of the paper; negative contrast-structure terms are clipped t
 import numpy as np
 from scipy import ndimage
 
-from .errors import MetricUndefined
-from .images import to_uint8
+from ..errors import MetricUndefined
+from ..images import to_uint8
 
 WINDOW = 11
 SIGMA = 1.5

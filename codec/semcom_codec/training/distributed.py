@@ -8,7 +8,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from .devices import resolve_device
+from ..runtime import resolve_device
 
 
 def is_distributed():

@@ -1,0 +1,1 @@
+"""Classical image links: JPEG / BPG (HEVC intra) source coding over LDPC + QAM."""

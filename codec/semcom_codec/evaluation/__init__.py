@@ -1,0 +1,1 @@
+"""Evaluations: the model card (semcom evaluate) and the comparison (semcom eval)."""

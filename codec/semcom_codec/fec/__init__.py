@@ -1,0 +1,1 @@
+"""Channel codes (LDPC) for the classical baselines and the digital systems."""

@@ -1,0 +1,1 @@
+"""Layers shared by the codec systems (no system-specific code here)."""

@@ -1,0 +1,1 @@
+"""Image quality metrics: PSNR, SSIM / MS-SSIM and LPIPS (with its weight fetch)."""

@@ -1,0 +1,1 @@
+"""Torch twins of the radio: what the GNU Radio blocks do, differentiable and batched."""

@@ -1,0 +1,1 @@
+"""Vector quantizers: small modules with no training loops (MOC-RVQ, codebook reordering)."""

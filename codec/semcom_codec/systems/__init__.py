@@ -1,0 +1,3 @@
+"""One subpackage per codec system; importing this registers every system."""
+
+from . import deep_jscc, moc_rvq  # noqa: F401

@@ -1,0 +1,50 @@
+"""Tiny weight files of every registered system, for tests of the codec package and of
+the GNU Radio blocks: the real architectures at small sizes, untrained but valid."""
+
+import dataclasses
+import os
+
+import torch
+
+from . import systems  # noqa: F401  (registers every system)
+
+
+def tiny_moc_rvq(path, seed=0):
+    """MOC-RVQ "tiny": k-means-initialised codebooks, NRB attached."""
+    from .systems.moc_rvq.config import get_config
+    from .systems.moc_rvq.model import SemanticCodec, save_codec
+    from .systems.moc_rvq.nrb import NoiseReductionBlock
+
+    torch.manual_seed(seed)
+    codec = SemanticCodec(get_config("tiny"))
+    codec.quantizer.init_from_data(codec.encoder(torch.rand(2, 3, 64, 64)).detach(),
+                                   generator=torch.Generator().manual_seed(seed))
+    codec.nrb = NoiseReductionBlock(codec.cfg)
+    save_codec(codec.eval(), path)
+    return path
+
+
+TINY_DEEP_JSCC = dict(widths=(8, 12, 16), res_blocks=(1, 0, 1), latent_channels=8)
+
+
+def tiny_deep_jscc(path, seed=0, perceptual=False):
+    """Deep JSCC at widths 8-16 (CBR 1/192), random weights."""
+    from .systems.deep_jscc.config import get_config
+    from .systems.deep_jscc.model import DeepJscc
+    from .systems.deep_jscc.train import save_weights
+
+    base = get_config("deep_jscc/small-1/24" if perceptual else "deep_jscc_mse/small-1/24")
+    cfg = dataclasses.replace(base, name=base.name.replace("small", "tiny"), **TINY_DEEP_JSCC)
+    torch.manual_seed(seed)
+    save_weights(DeepJscc(cfg).eval(), path, {"tiny": True})
+    return path
+
+
+TINY_WEIGHTS = {"moc_rvq": tiny_moc_rvq, "deep_jscc": tiny_deep_jscc}
+
+
+def tiny_weights(system, folder, seed=0):
+    """Writes a tiny weight file of ``system`` into ``folder``; returns its path."""
+    if system not in TINY_WEIGHTS:
+        raise ValueError(f"no tiny weights for system {system!r}")
+    return TINY_WEIGHTS[system](os.path.join(folder, f"tiny_{system}.pt"), seed)

@@ -1,0 +1,1 @@
+"""Training-loop infrastructure shared by the systems: data, distributed, loop helpers."""
