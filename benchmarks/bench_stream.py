@@ -35,7 +35,7 @@ def main(argv=None):
     tb.run()
     wall = time.perf_counter() - start
     done, symbols = sink.decoded, sink.frame_symbols
-    device = "cuda" if next(source.codec.parameters()).is_cuda else "cpu"
+    device = "cuda" if next(source.codec.model.parameters()).is_cuda else "cpu"
     print(f"{done}/{len(paths)} images ({paths and os.path.basename(paths[0])}...) at "
           f"{args.levels} levels, Es/N0 {args.snr:g} dB, device {device}, "
           f"torch threads {torch.get_num_threads()}")

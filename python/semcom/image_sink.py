@@ -2,7 +2,8 @@
 # Copyright 2026 gr-semcom authors.
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""Image sink: finds frames in received symbols, decodes them with the NRB + decoder."""
+"""Image sink: finds frames in received symbols and decodes them with the codec (MOC-RVQ:
+demapping, NRB and decoder; analog deep JSCC: the decoder told the Es/N0)."""
 
 import collections
 import os
@@ -27,6 +28,11 @@ MAX_SAMPLE = 1e3
 class image_sink(gr.sync_block):
     """Decodes every frame of an equalised symbol stream into an image.
 
+    ``codec`` is an ImageCodec (semcom_codec.load); without it ``weights`` (a file, or a
+    shipped model name) is loaded with the receiver options below. For an analog codec
+    the payload symbols go to its decoder with the N0 of ``noise_var`` or the CSI
+    input; demapping and the NRB options do not apply.
+
     Finds frames by correlation with the sync sequence and reads their header (a bad CRC
     or an inconsistent header drops the frame, counts it, and the search goes on at the
     next sync). The payload is demapped hard (a model trained for it then takes the MMSE
@@ -50,29 +56,27 @@ class image_sink(gr.sync_block):
     semcom_codec.images.check_image_size are refused.
     """
 
-    def __init__(self, weights="", demapping="hard", noise_var=0.1, noise_reduction=True,
-                 requantize=True, output_dir="", reference="", device="auto",
-                 csi_input=False, history=8):
+    def __init__(self, *, codec=None, weights="", demapping="hard", noise_var=0.1,
+                 noise_reduction=True, requantize=True, output_dir="", reference="",
+                 device="auto", csi_input=False, history=8):
         self.csi_input = bool(csi_input)
         in_sig = [np.complex64, np.float32] if self.csi_input else [np.complex64]
         gr.sync_block.__init__(self, name="semcom_image_sink", in_sig=in_sig, out_sig=None)
-        from semcom_codec.systems.moc_rvq.model import load_codec
-        from semcom_codec.runtime import resolve_device
-        from semcom_codec.zoo import default_codec_weights
-
-        from .image_source import codec_id
+        from .image_source import load_block_codec
 
         if demapping not in ("hard", "soft"):
             raise ValueError(f"demapping must be 'hard' or 'soft', got {demapping!r}")
         if int(history) < 0:
             raise ValueError(f"history must be 0 or more results, got {history}")
-        self.weights = weights or default_codec_weights()
-        self.codec = load_codec(self.weights, resolve_device(device))
-        self.codec_id = codec_id(self.weights)
-        self.pam = gray_pam(self.codec.cfg.entries)
+        self.codec = load_block_codec(codec, weights, device,
+                                      noise_reduction=bool(noise_reduction),
+                                      requantize=bool(requantize))
+        self.analog = self.codec.kind == "symbols"
+        self.weights = self.codec.source
+        self.codec_id = self.codec.identity
+        self.pam = None if self.analog else gray_pam(self.codec.order)
         self.demapping = demapping
         self.set_noise_var(noise_var)
-        self.noise_reduction, self.requantize = bool(noise_reduction), bool(requantize)
         self.output_dir = output_dir
         self.reference = None
         if reference:
@@ -82,6 +86,7 @@ class image_sink(gr.sync_block):
         self.buffer = np.zeros(0, dtype=np.complex64)
         self.noise_vars = np.zeros(0, dtype=np.float32)  # beside buffer, with csi_input
         self.header = None           # header of the frame whose payload is arriving
+        self.spec = None             # its PayloadSpec
         self.searched = 0            # payload symbols already searched for an early sync
         self.results = collections.deque(maxlen=int(history))  # the last decoded images
         self.last_result = None
@@ -117,25 +122,23 @@ class image_sink(gr.sync_block):
         window = corr[first:first + framing.SYNC_SYMBOLS]
         return start + first + int(np.argmax(window))
 
-    @staticmethod
-    def _latent_size(header):
-        """(h, w): the latent positions of the header's image (f = 8, rounded up)."""
-        return -(-header.height // 8), -(-header.width // 8)
-
-    def _expected_payload(self, header):
-        """Indices the header's image needs, or None for a size or level count this
+    def _spec(self, header):
+        """The PayloadSpec of the header's image, or None for a size or rate this
         receiver does not take (the images' size limit: memory follows the symbols)."""
         from semcom_codec.images import check_image_size
 
-        cfg = self.codec.cfg
-        if not 1 <= header.levels <= cfg.levels:
+        if header.levels not in self.codec.rates:
             return None
         try:
             check_image_size(header.height, header.width)
         except ValueError:  # empty, or over the limit
             return None
-        h, w = self._latent_size(header)
-        return header.levels * cfg.heads * h * w
+        return self.codec.payload(header.height, header.width, rate=header.levels)
+
+    def _expected_payload(self, header):
+        """Payload entries the header's image needs, or None (see _spec)."""
+        spec = self._spec(header)
+        return None if spec is None else spec.length
 
     def _process(self, final=False):
         sync, head = framing.SYNC_SYMBOLS, framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
@@ -172,9 +175,9 @@ class image_sink(gr.sync_block):
                                       "skipped")
                     self._advance(1)
                     continue
-                self.header = header
+                self.header, self.spec = header, self._spec(header)
                 self._advance(head)
-            needed = (self.header.payload + 1) // 2
+            needed = self.spec.channel_symbols
             # Search only what arrived since the last call (plus one sync length of
             # overlap), not the whole payload again on every work().
             start = max(0, self.searched - framing.SYNC_SYMBOLS + 1)
@@ -211,23 +214,22 @@ class image_sink(gr.sync_block):
         if self.csi_input:
             self.noise_vars = self.noise_vars[count:]
 
-    def _esn0_db(self, count):
-        """The Es/N0 an SNR-aware NRB is told: 1/N0 from ``noise_var``, or with
-        ``csi_input`` the mean of the payload symbols' 1 / (N0 / |h|^2)."""
+    def _noise_var(self, count):
+        """N0 of the first ``count`` payload symbols: ``noise_var``, or with
+        ``csi_input`` each symbol's N0 / |h|^2."""
         if self.csi_input and count:
-            inverse = np.mean(1.0 / np.maximum(self.noise_vars[:count], 1e-30))
-            return float(10.0 * np.log10(max(inverse, 1e-30)))
-        return float(-10.0 * np.log10(self.noise_var))
+            return np.ascontiguousarray(self.noise_vars[:count], dtype=np.float32)
+        return self.noise_var
 
     def _decode_or_skip(self, count, truncated):
         """Decodes the frame, or logs in one line why it cannot be and counts it."""
-        header = self.header
-        first_level = self.codec.cfg.heads * np.prod(self._latent_size(header))
-        if truncated and 2 * count < first_level:
+        header, spec = self.header, self.spec
+        if truncated and spec.entries_in(count) < spec.minimum:
             self.dropped += 1
             self.logger.warn(f"frame {header.frame} was cut after {count} of "
-                             f"{(header.payload + 1) // 2} payload symbols, before its "
-                             "first level was complete: dropped")
+                             f"{spec.channel_symbols} payload symbols, before the "
+                             f"{spec.minimum} entries its codec needs (MOC-RVQ: the first "
+                             "level): dropped")
             return
         try:
             self._decode(count, truncated)
@@ -244,31 +246,26 @@ class image_sink(gr.sync_block):
 
     def _decode(self, count, truncated):
         """Decode the frame whose payload is the first ``count`` buffered symbols."""
-        header, cfg = self.header, self.codec.cfg
-        n, order = header.payload, cfg.entries
-        shape = (header.levels, cfg.heads, *self._latent_size(header))
+        from semcom_codec.interface import Received
+
+        header, spec = self.header, self.spec
         symbols = np.ascontiguousarray(self.buffer[:count], dtype=np.complex64)
-        if self.demapping == "soft" or truncated:
-            post = np.full((n + 1, order), 1.0 / order, dtype=np.float32)  # unknown: uniform
-            if self.demapping == "soft" and self.csi_input:
-                got = self.pam.soft_demap(symbols, np.ascontiguousarray(self.noise_vars[:count]))
-            elif self.demapping == "soft":
-                got = self.pam.soft_demap(symbols, self.noise_var)
-            else:  # the decided code vectors, or their MMSE means for such a model
-                table = self.codec.decision_posteriors(self._esn0_db(count)).numpy()
-                got = table[self.pam.hard_demap(symbols)]
-            post[:len(got)] = got[:n + 1]
-            received = post[:n].reshape(*shape, order)
-        else:
-            received = self.pam.hard_demap(symbols)[:n].reshape(shape)
+        noise_var = self._noise_var(count)
+        if self.analog:
+            values = symbols[:spec.length]
+        elif self.demapping == "soft":  # per-index posteriors
+            values = self.pam.soft_demap(symbols, noise_var)[:spec.length]
+        else:  # hard decisions (the codec turns them into code vectors or their means)
+            values = self.pam.hard_demap(symbols)[:spec.length]
         start = time.perf_counter()
-        image = self.codec.decode_image(received, (header.height, header.width),
-                                        self.noise_reduction, self.requantize,
-                                        self._esn0_db(count))
+        image = self.codec.decode(Received(values, noise_var), height=header.height,
+                                  width=header.width, rate=header.levels)
         self.decode_seconds += time.perf_counter() - start
+        n = spec.channel_symbols
         result = {"frame": header.frame, "levels": header.levels, "height": header.height,
-                  "width": header.width, "symbols": framing.frame_symbols(header),
-                  "payload_symbols": (n + 1) // 2,
+                  "width": header.width,
+                  "symbols": framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS + n,
+                  "payload_symbols": n,
                   "received_symbols": len(symbols), "truncated": bool(truncated),
                   "image": image}
         if self.output_dir:
@@ -293,7 +290,7 @@ class image_sink(gr.sync_block):
         self.message_port_pub(pmt.intern("image"), pmt.cons(meta, pixels))
         if truncated:
             self.logger.warn(f"frame {header.frame} was cut short: decoded from "
-                             f"{len(symbols)} of {(n + 1) // 2} payload symbols")
+                             f"{len(symbols)} of {n} payload symbols")
 
     def _metrics(self, image):
         """PSNR, and SSIM and LPIPS where the image is large enough for their windows

@@ -2,7 +2,8 @@
 # Copyright 2026 gr-semcom authors.
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""Image source: files or PDUs in, one in-band frame of MOC-RVQ indices per image out."""
+"""Image source: files or PDUs in, one in-band frame per image out: index bytes of a
+digital codec (for the index mapper) or complex symbols of an analog one."""
 
 import glob
 import os
@@ -44,13 +45,31 @@ def expand_images(spec):
 
 def codec_id(weights_path):
     """32-bit identity of a weight file (first bytes of its SHA-256), sent in headers."""
-    from semcom_codec.checkpoints import file_sha256
+    from semcom_codec.zoo import identity
 
-    return int(file_sha256(weights_path)[:8], 16)
+    return identity(weights_path)
+
+
+def load_block_codec(codec, weights, device, **options):
+    """The ImageCodec a block works with: ``codec`` as given, else loaded from
+    ``weights`` (a shipped model name or a file; empty: the shipped MOC-RVQ)."""
+    if codec is not None:
+        return codec
+    from semcom_codec.runtime import resolve_device
+    from semcom_codec.zoo import default_codec_weights, load
+
+    return load(weights or default_codec_weights(), device=resolve_device(device), **options)
 
 
 class image_source(gr.sync_block):
-    """Encodes images with MOC-RVQ and streams each as one frame of index bytes.
+    """Encodes images with a codec and streams each as one frame.
+
+    A digital codec (MOC-RVQ) gives a frame of index bytes for the index mapper; an
+    analog one (deep JSCC) gives complex symbols, sync and header on the same corner
+    points the mapper would produce, the payload at unit mean power: no mapper in the
+    path. ``codec`` is an ImageCodec (semcom_codec.load); without it ``weights`` (a
+    file, or a shipped model name) is loaded. ``rate`` is the codec's rate knob;
+    ``levels`` is its MOC-RVQ name and is kept for that.
 
     Images come from ``images`` (paths, globs or directories) and from the message port
     "image" (a PDU whose data is an encoded image file, or a string/symbol path). Each
@@ -68,21 +87,26 @@ class image_source(gr.sync_block):
     a whole pass over a repeated list finds nothing readable, the stream ends.
     """
 
-    def __init__(self, images=(), weights="", levels=4, device="auto", repeat=False,
-                 first_frame=0, wait_for_messages=None):
+    def __init__(self, images=(), *, codec=None, weights="", levels=None, rate=None,
+                 device="auto", repeat=False, first_frame=0, wait_for_messages=None):
+        self.codec = load_block_codec(codec, weights, device)
+        self.analog = self.codec.kind == "symbols"
         gr.sync_block.__init__(self, name="semcom_image_source", in_sig=None,
-                               out_sig=[np.uint8])
-        from semcom_codec.systems.moc_rvq.model import load_codec
-        from semcom_codec.runtime import resolve_device
-        from semcom_codec.zoo import default_codec_weights
+                               out_sig=[np.complex64 if self.analog else np.uint8])
+        chosen = rate if rate is not None else levels
+        try:
+            self.levels = self.codec.check_rate(chosen)
+        except (TypeError, ValueError):
+            raise ValueError(f"levels (rate) must be one of "
+                             f"{', '.join(map(str, self.codec.rates))} for "
+                             f"{self.codec.describe()}, got {chosen!r}") from None
+        self.order = 0 if self.analog else self.codec.order
+        if self.analog:
+            from .semcom_python import gray_pam
 
-        self.weights = weights or default_codec_weights()
-        self.codec = load_codec(self.weights, resolve_device(device))
-        if not 1 <= int(levels) <= self.codec.cfg.levels:
-            raise ValueError(f"levels must be 1..{self.codec.cfg.levels}, got {levels}")
-        self.levels = int(levels)
-        self.order = self.codec.cfg.entries
-        self.codec_id = codec_id(self.weights)
+            self.pam = gray_pam(8)  # sync and header on the 64-QAM corners
+        self.weights = self.codec.source
+        self.codec_id = self.codec.identity
         self.paths = expand_images(images) if images else []
         self.repeat = bool(repeat)
         self.next_path = 0
@@ -90,7 +114,8 @@ class image_source(gr.sync_block):
         self.wait_for_messages = (not self.paths) if wait_for_messages is None \
             else bool(wait_for_messages)
         self.inbox = queue.Queue()
-        self.pending = np.zeros(0, dtype=np.uint8)
+        self.dtype = np.complex64 if self.analog else np.uint8
+        self.pending = np.zeros(0, dtype=self.dtype)
         self.tail_sent = False
         self.frames_sent = 0
         self.skipped = 0             # images that could not be read or encoded
@@ -159,10 +184,12 @@ class image_source(gr.sync_block):
         return None
 
     def frame_for(self, image, frame):
-        """The index bytes of frame number ``frame`` for an RGB float image [H, W, 3]."""
+        """The stream items of frame number ``frame`` for an RGB float image [H, W, 3]:
+        index bytes (digital) or complex symbols (analog)."""
         start = time.perf_counter()
+        height, width = image.shape[:2]
         try:
-            indices, (height, width) = self.codec.encode_image(image, self.levels)
+            payload = self.codec.encode(image, rate=self.levels)
         finally:
             from semcom_codec.heap import release_freed_memory
 
@@ -170,8 +197,11 @@ class image_source(gr.sync_block):
         self.encode_seconds += time.perf_counter() - start
         header = framing.FrameHeader(frame=frame & 0xFFFFFFFF, height=height,
                                      width=width, levels=self.levels,
-                                     codec_id=self.codec_id, payload=indices.size)
-        return framing.frame_indices(header, indices, self.order)
+                                     codec_id=self.codec_id, payload=payload.size)
+        if self.analog:
+            preamble = np.concatenate([framing.sync_indices(), framing.header_indices(header)])
+            return np.concatenate([self.pam.map(preamble), payload]).astype(np.complex64)
+        return framing.frame_indices(header, payload, self.order)
 
     def _done(self):
         """No more frames: the file list is exhausted and messages are not awaited."""
@@ -197,7 +227,8 @@ class image_source(gr.sync_block):
             self.frames_sent += 1
             return True
         if self._done() and not self.tail_sent:
-            self.pending = np.zeros(2 * TAIL_SYMBOLS, dtype=np.uint8)
+            # digital: index bytes, two per symbol; analog: silence
+            self.pending = np.zeros(TAIL_SYMBOLS * (1 if self.analog else 2), self.dtype)
             self.tail_sent = True
             return True
         return False
@@ -220,7 +251,7 @@ class image_source(gr.sync_block):
             if self.pending.size == 0 and not self._refill():
                 return -1 if self._done() else 0  # -1: WORK_DONE
         except Exception as err:  # a fault of ours: this image is lost, the stream goes on
-            self.pending = np.zeros(0, dtype=np.uint8)
+            self.pending = np.zeros(0, dtype=self.dtype)
             self._skip("an image after an unexpected fault", err)
             return 0
         n = min(len(out), self.pending.size)

@@ -170,7 +170,7 @@ class qa_fuzz(ImageFixture, gr_unittest.TestCase):
         src = semcom.image_source(images=self.images, weights=self.weights, levels=2,
                                   device="cpu")
         # each image encoded once; a frame number is a header field
-        encoded = [(src.codec.encode_image(load_image(p), 2)) for p in self.images]
+        encoded = [(src.codec.model.encode_image(load_image(p), 2)) for p in self.images]
 
         def maker(indices, size):
             def frame(number):

@@ -61,10 +61,10 @@ class ImageFixture:
 class qa_image_blocks(ImageFixture, gr_unittest.TestCase):
 
     def source(self, **kw):
-        return semcom.image_source(self.images, self.weights, device="cpu", **kw)
+        return semcom.image_source(self.images, weights=self.weights, device="cpu", **kw)
 
     def sink(self, **kw):
-        return semcom.image_sink(self.weights, device="cpu", **kw)
+        return semcom.image_sink(weights=self.weights, device="cpu", **kw)
 
     def loopback(self, esn0_db, **sink_kw):
         """Source -> mapper -> AWGN at ``esn0_db`` -> sink that knows the noise variance."""
@@ -87,9 +87,9 @@ class qa_image_blocks(ImageFixture, gr_unittest.TestCase):
         self.assertEqual(snk.bad_headers, 0)
         for path, result in zip(self.images, snk.results):
             image = load_image(path)
-            indices, size = src.codec.encode_image(image, 3)
+            indices, size = src.codec.model.encode_image(image, 3)
             # the codec's own decoding for a receiver at 40 dB, without the channel
-            want = src.codec.decode_image(indices, size, esn0_db=40.0)
+            want = src.codec.model.decode_image(indices, size, esn0_db=40.0)
             self.assertFalse(result["truncated"])
             np.testing.assert_array_equal(result["image"], want)
             self.assertTrue(os.path.isfile(result["path"]))
@@ -128,7 +128,7 @@ class qa_image_blocks(ImageFixture, gr_unittest.TestCase):
             image.save(path)
             paths.append(path)
         tb = gr.top_block()
-        src = semcom.image_source(paths, self.weights, 2, "cpu")
+        src = semcom.image_source(paths, weights=self.weights, levels=2, device="cpu")
         snk = self.sink()
         tb.connect(src, semcom.index_mapper(8), snk)
         tb.run()
@@ -175,16 +175,16 @@ class qa_image_blocks(ImageFixture, gr_unittest.TestCase):
 
     def test_bad_arguments(self):
         with self.assertRaisesRegex(FileNotFoundError, "codec weight file not found"):
-            semcom.image_sink(os.path.join(self.dir, "missing.pt"), device="cpu")
+            semcom.image_sink(weights=os.path.join(self.dir, "missing.pt"), device="cpu")
         with self.assertRaisesRegex(FileNotFoundError, "no images found"):
-            semcom.image_source(os.path.join(self.dir, "*.jpg"), self.weights, device="cpu")
-        with self.assertRaisesRegex(ValueError, "levels must be 1..4"):
+            semcom.image_source(os.path.join(self.dir, "*.jpg"), weights=self.weights, device="cpu")
+        with self.assertRaisesRegex(ValueError, "levels \(rate\) must be one of 1, 2, 3, 4"):
             self.source(levels=5)
         with self.assertRaisesRegex(ValueError, "demapping must be 'hard' or 'soft'"):
             self.sink(demapping="maybe")
         if not torch.cuda.is_available():
             with self.assertRaisesRegex(RuntimeError, "no CUDA GPU"):
-                semcom.image_sink(self.weights, device="cuda")
+                semcom.image_sink(weights=self.weights, device="cuda")
 
     def test_tags_mark_frame_starts(self):
         from semcom_codec.images import load_image

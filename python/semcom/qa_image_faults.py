@@ -114,7 +114,7 @@ class qa_image_faults(ImageFixture, gr_unittest.TestCase):
     def test_a_frame_whose_decoding_raises_is_skipped_and_not_decoded_again(self):
         stream = np.concatenate([self.frame(0), self.frame(1), np.zeros(400, np.uint8)])
         snk = self.sink()
-        real, calls = snk.codec.decode_image, []
+        real, calls = snk.codec.model.decode_image, []
 
         def failing_first(received, size, *args):  # the fault of frame 0 only
             calls.append(size)
@@ -122,7 +122,7 @@ class qa_image_faults(ImageFixture, gr_unittest.TestCase):
                 raise MemoryError("no memory for this frame")
             return real(received, size, *args)
 
-        snk.codec.decode_image = failing_first
+        snk.codec.model.decode_image = failing_first
         tb = gr.top_block()
         tb.connect(blocks.vector_source_c(symbols_of(stream).tolist()), snk)
         self.assertTrue(run_to_end(tb))
