@@ -3,13 +3,16 @@
 # Copyright 2026 gr-semcom authors.
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""Send an image over a simulated Gray 64-QAM AWGN link with the MOC-RVQ codec.
+"""Send an image over a simulated AWGN link with one of gr-semcom's codecs.
 
-A real GNU Radio top_block built from gr-semcom's blocks:
+A real GNU Radio top_block built from gr-semcom's blocks. Digital (MOC-RVQ):
 
     semcom.image_source (encoder + MOC-RVQ, framing) -> semcom.index_mapper (Gray 64-QAM)
     -> semcom.awgn_channel at Es/N0 -> semcom.image_sink (sync, header, hard/soft
     demapping, NRB + requantization, decoder)
+
+Analog (deep JSCC, perceptual or MSE): image_source (encoder, unit-power complex
+symbols, framing) -> awgn_channel -> image_sink (sync, header, decoder told the Es/N0).
 
 Prints levels, symbols sent, channel bandwidth ratio, PSNR, SSIM, LPIPS and wall time,
 and writes the sent | received images side by side as one PNG.
@@ -30,8 +33,13 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", help="image file (default: a photo shipped with matplotlib)")
     parser.add_argument("--snr", type=float, default=10.0, help="Es/N0 in dB (default 10)")
-    parser.add_argument("--levels", type=int, default=4, choices=range(1, 5),
-                        help="residual levels sent, 1..4 (default 4)")
+    parser.add_argument("--codec", default="moc_rvq",
+                        choices=["moc_rvq", "deep_jscc", "deep_jscc_mse"],
+                        help="codec system (default moc_rvq; deep_jscc is the perceptual one)")
+    parser.add_argument("--cbr", help="channel bandwidth ratio, 1/48 or 1/24 (MOC-RVQ: "
+                                      "levels 2 or 4; deep JSCC: the shipped model of it)")
+    parser.add_argument("--levels", type=int, choices=range(1, 5),
+                        help="MOC-RVQ residual levels sent, 1..4 (default 4, or from --cbr)")
     parser.add_argument("--no-nrb", action="store_true", help="skip the noise-reduction block")
     parser.add_argument("--soft", action="store_true",
                         help="soft demapping: posterior-weighted code vectors")
@@ -43,18 +51,46 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def load_codec(args):
+    """The codec of --codec / --cbr / --weights, and the rate to send (MOC-RVQ levels)."""
+    from semcom_codec import zoo
+    from semcom_codec.runtime import resolve_device
+
+    cbr = zoo.parse_cbr(args.cbr) if args.cbr else None
+    weights = args.weights or zoo.shipped_weights(
+        args.codec, None if args.codec == "moc_rvq" else (cbr or zoo.parse_cbr("1/24")))
+    options = ({"noise_reduction": not args.no_nrb} if args.codec == "moc_rvq" else {})
+    codec = zoo.load(weights, device=resolve_device(args.device), **options)
+    if codec.kind == "symbols":
+        if cbr is not None and codec.cbr(512, 768) != cbr:
+            raise ValueError(f"{weights} has CBR {codec.cbr(512, 768)}, not {cbr}")
+        return codec, None
+    rate = args.levels
+    if cbr is not None:
+        by_cbr = {codec.cbr(512, 768, rate=r): r for r in codec.rates}
+        if cbr not in by_cbr:
+            raise ValueError(f"MOC-RVQ sends CBRs {', '.join(str(c) for c in sorted(by_cbr))}, "
+                             f"not {cbr}")
+        if rate is not None and rate != by_cbr[cbr]:
+            raise ValueError(f"--levels {rate} and --cbr {cbr} (levels {by_cbr[cbr]}) disagree")
+        rate = by_cbr[cbr]
+    return codec, rate or codec.default_rate
+
+
 def build_flowgraph(image, args):
-    """The loopback top_block and its sink (which holds the decoded images)."""
+    """The loopback top_block and its sink (which holds the decoded images); the codec
+    is loaded once and shared by source and sink."""
+    codec, rate = load_codec(args)
     noise_var = 10 ** (-args.snr / 10)
     tb = gr.top_block("semcom loopback over AWGN")
-    source = semcom.image_source(images=[image], weights=args.weights, levels=args.levels,
-                                 device=args.device)
-    mapper = semcom.index_mapper(order=source.order)
+    source = semcom.image_source(images=[image], codec=codec, rate=rate)
     channel = semcom.awgn_channel(esn0_db=args.snr, seed=args.seed)
-    sink = semcom.image_sink(weights=args.weights, demapping="soft" if args.soft else "hard",
-                             noise_var=noise_var, noise_reduction=not args.no_nrb,
-                             reference=image, device=args.device, history=1)
-    tb.connect(source, mapper, channel, sink)
+    sink = semcom.image_sink(codec=codec, demapping="soft" if args.soft else "hard",
+                             noise_var=noise_var, reference=image, history=1)
+    if codec.kind == "symbols":  # analog: the source's symbols go on the air as they are
+        tb.connect(source, channel, sink)
+    else:
+        tb.connect(source, semcom.index_mapper(order=source.order), channel, sink)
     return tb, sink
 
 
@@ -90,16 +126,20 @@ def main(argv=None):
                  f"{sink.dropped} dropped, {sink.bad_headers} bad headers)")
     height, width = original.shape[:2]
     cbr = result["payload_symbols"] / (height * width * 3)
+    analog = sink.analog
+    link = ("analog symbols" if analog else
+            f"{'soft' if args.soft else 'hard'} demapping, NRB {'off' if args.no_nrb else 'on'}, "
+            "Gray 64-QAM")
     print(f"image {os.path.basename(path)} {width}x{height}, Es/N0 {args.snr:g} dB, "
-          f"{'soft' if args.soft else 'hard'} demapping, NRB {'off' if args.no_nrb else 'on'}, "
-          f"Gray 64-QAM")
+          f"{args.codec}, {link}")
     print(f"{'levels':>6} {'symbols':>8} {'CBR':>8} {'PSNR dB':>8} {'SSIM':>7} {'LPIPS':>7} "
           f"{'seconds':>7}")
-    print(f"{result['levels']:>6} {result['payload_symbols']:>8} {cbr:>8.5f} "
+    print(f"{0 if analog else result['levels']:>6} {result['payload_symbols']:>8} {cbr:>8.5f} "
           f"{result['psnr']:>8.2f} {result['ssim']:>7.4f} {result['lpips']:>7.4f} "
           f"{seconds:>7.2f}")
     overhead = result["symbols"] - result["payload_symbols"]
-    print(f"(symbols: the image's indices; the frame adds {overhead} symbols of sync "
+    print(f"(symbols: the image's {'channel symbols' if analog else 'indices'}; the frame "
+          f"adds {overhead} symbols of sync "
           f"and header)")
     images.save_png(images.side_by_side(original, result["image"]), args.out)
     print(f"sent | received: {args.out}")

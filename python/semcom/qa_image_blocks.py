@@ -205,5 +205,75 @@ class qa_image_blocks(ImageFixture, gr_unittest.TestCase):
         self.assertFalse(np.any(np.array(sink.data()[-tail:])))
 
 
+
+class qa_analog_image_blocks(gr_unittest.TestCase):
+    """An analog codec (a tiny deep JSCC) through the same source, channel and sink:
+    complex symbols on the air, no index mapper."""
+
+    @classmethod
+    def setUpClass(cls):
+        from semcom_codec import testing, zoo
+
+        cls.tmp = tempfile.TemporaryDirectory(prefix="qa_analog_")
+        cls.codec = zoo.load(testing.tiny_weights("deep_jscc", cls.tmp.name))
+        rng = np.random.default_rng(4)
+        cls.images = []
+        for i, size in enumerate(((40, 56), (33, 47))):
+            path = os.path.join(cls.tmp.name, f"img{i}.png")
+            Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(path)
+            cls.images.append(path)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_frames_are_sync_header_on_the_mapper_corners_then_unit_power_symbols(self):
+        from semcom_codec.images import load_image
+
+        tb = gr.top_block()
+        src = semcom.image_source(self.images[:1], codec=self.codec)
+        out = blocks.vector_sink_c()
+        tb.connect(src, out)
+        tb.run()
+        data = np.array(out.data(), dtype=np.complex64)
+        image = load_image(self.images[0])
+        spec = self.codec.payload(*image.shape[:2])
+        head = framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
+        header = framing.FrameHeader(frame=0, height=40, width=56, levels=1,
+                                     codec_id=self.codec.identity, payload=spec.length)
+        preamble = np.concatenate([framing.sync_indices(), framing.header_indices(header)])
+        np.testing.assert_allclose(data[:head], semcom.gray_pam(8).map(preamble), atol=1e-6)
+        payload = data[head:head + spec.channel_symbols]
+        np.testing.assert_allclose(payload, self.codec.encode(image), atol=1e-6)
+        self.assertAlmostEqual(float(np.mean(np.abs(payload) ** 2)), 1.0, places=4)
+        np.testing.assert_array_equal(data[head + spec.channel_symbols:], 0)  # idle tail
+
+    def test_sink_decodes_what_arrived_exactly_as_the_codec(self):
+        from semcom_codec.interface import Received
+
+        tb = gr.top_block()
+        src = semcom.image_source(self.images, codec=self.codec)
+        channel = semcom.awgn_channel(esn0_db=10.0, seed=5)
+        snk = semcom.image_sink(codec=self.codec, noise_var=0.1, history=2)
+        air = blocks.vector_sink_c()
+        tb.connect(src, channel, snk)
+        tb.connect(channel, air)
+        tb.run()
+        data = np.array(air.data(), dtype=np.complex64)
+        self.assertEqual([r["frame"] for r in snk.results], [0, 1])
+        self.assertEqual((snk.bad_headers, snk.dropped, snk.failed), (0, 0, 0))
+        start = 0
+        for result in snk.results:
+            spec = self.codec.payload(result["height"], result["width"])
+            begin = start + framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
+            want = self.codec.decode(Received(data[begin:begin + spec.channel_symbols], 0.1),
+                                     height=result["height"], width=result["width"])
+            np.testing.assert_array_equal(result["image"], want)
+            self.assertEqual(result["payload_symbols"], spec.channel_symbols)
+            start = begin + spec.channel_symbols
+
+
 if __name__ == "__main__":
-    gr_unittest.run(qa_image_blocks)
+    import unittest
+
+    unittest.main(defaultTest=["qa_image_blocks", "qa_analog_image_blocks"])
