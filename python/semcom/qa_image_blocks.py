@@ -248,6 +248,14 @@ class qa_analog_image_blocks(gr_unittest.TestCase):
         self.assertAlmostEqual(float(np.mean(np.abs(payload) ** 2)), 1.0, places=4)
         np.testing.assert_array_equal(data[head + spec.channel_symbols:], 0)  # idle tail
 
+    def test_blocks_given_only_the_weight_file_load_the_analog_codec(self):
+        src = semcom.image_source(self.images, weights=self.codec.source, device="cpu")
+        snk = semcom.image_sink(weights=self.codec.source, noise_reduction=False,
+                                device="cpu")
+        self.assertTrue(src.analog and snk.analog)
+        self.assertEqual(src.codec_id, snk.codec_id)
+        self.assertEqual(src.codec_id, self.codec.identity)
+
     def test_sink_decodes_what_arrived_exactly_as_the_codec(self):
         from semcom_codec.interface import Received
 

@@ -106,7 +106,10 @@ def model_from_payload(payload, path, device="cpu"):
 
 
 @register_system(SYSTEM)
-def load_weights(payload, path, identity, device="cpu"):
-    """The codec of a deep JSCC weight file (already read by the zoo)."""
+def load_weights(payload, path, identity, device="cpu", *, noise_reduction=True,
+                 requantize=True):
+    """The codec of a deep JSCC weight file (already read by the zoo). The MOC-RVQ
+    receiver options are accepted, so that a sink given only a weight file loads any
+    system; an analog codec has no NRB or codebook, so they change nothing."""
     return DeepJsccCodec(model_from_payload(payload, path, device), identity=identity,
                          source=path)
