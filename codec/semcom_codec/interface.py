@@ -68,10 +68,6 @@ class Received:
     values: np.ndarray
     noise_var: Union[float, np.ndarray, None] = None
 
-    @property
-    def arrived(self):
-        return len(self.values)
-
     def esn0_db(self):
         """Es/N0 in dB the values were received at (unit-power symbols), None if
         unknown: 1 / N0, or with per-symbol N0 the mean of 1 / N0."""
@@ -141,7 +137,7 @@ def check_image(image):
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
-def check_received(received, spec: PayloadSpec, optional_kinds=()):
+def check_received(received, spec: PayloadSpec):
     """The received values, checked against the payload they claim to be part of."""
     if not isinstance(received, Received):
         raise TypeError(f"expected a Received, got {type(received).__name__}")

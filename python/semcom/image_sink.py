@@ -135,11 +135,6 @@ class image_sink(gr.sync_block):
             return None
         return self.codec.payload(header.height, header.width, rate=header.levels)
 
-    def _expected_payload(self, header):
-        """Payload entries the header's image needs, or None (see _spec)."""
-        spec = self._spec(header)
-        return None if spec is None else spec.length
-
     def _process(self, final=False):
         sync, head = framing.SYNC_SYMBOLS, framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
         while True:
@@ -161,8 +156,9 @@ class image_sink(gr.sync_block):
                     self._advance(inner)
                     continue
                 header = framing.decode_header(self.buffer[sync:head])
-                if (header is None or header.version != framing.VERSION
-                        or header.payload != self._expected_payload(header)):
+                spec = None if header is None else self._spec(header)
+                if (spec is None or header.version != framing.VERSION
+                        or header.payload != spec.length):
                     self.bad_headers += 1
                     self.logger.warn(f"dropped a frame with a bad header "
                                      f"({self.bad_headers} so far); searching for the next")
@@ -175,7 +171,7 @@ class image_sink(gr.sync_block):
                                       "skipped")
                     self._advance(1)
                     continue
-                self.header, self.spec = header, self._spec(header)
+                self.header, self.spec = header, spec
                 self._advance(head)
             needed = self.spec.channel_symbols
             # Search only what arrived since the last call (plus one sync length of

@@ -43,13 +43,6 @@ def expand_images(spec):
     return paths
 
 
-def codec_id(weights_path):
-    """32-bit identity of a weight file (first bytes of its SHA-256), sent in headers."""
-    from semcom_codec.zoo import identity
-
-    return identity(weights_path)
-
-
 def load_block_codec(codec, weights, device, **options):
     """The ImageCodec a block works with: ``codec`` as given, else loaded from
     ``weights`` (a shipped model name or a file; empty: the shipped MOC-RVQ)."""

@@ -6,8 +6,6 @@ real channel k + C/2 is Q, the pairing of the official perceptual deep JSCC code
 latent row, then column.
 """
 
-import math
-
 import torch
 
 
@@ -41,8 +39,3 @@ def awgn(symbols, snr_db, generator=None):
     std = torch.sqrt(n0 / 2)
     noise = torch.randn(symbols.shape + (2,), generator=generator, device=symbols.device)
     return symbols + std * torch.complex(noise[..., 0], noise[..., 1])
-
-
-def esn0_db(noise_var):
-    """Es/N0 in dB of unit-power symbols received with complex noise variance N0."""
-    return 10.0 * math.log10(1.0 / noise_var)

@@ -10,11 +10,11 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ...checkpoints import check_fits, check_state_dict
 from ...errors import BadWeightFile
 from ...interface import SYMBOLS, ImageCodec, PayloadSpec, check_image, check_received
+from ...layers.padding import pad_to_factor
 from ...registry import register_system
 from .config import DeepJsccConfig
 from .model import DeepJscc
@@ -60,7 +60,7 @@ class DeepJsccCodec(ImageCodec):
     def encode(self, image, *, rate=None):
         self.check_rate(rate)
         x = torch.from_numpy(check_image(image)).permute(2, 0, 1)[None].to(self.device)
-        symbols, _ = self.model.transmit(self._pad(x))
+        symbols, _ = self.model.transmit(pad_to_factor(x, self.model.cfg.factor)[0])
         return symbols[0].cpu().numpy().astype(np.complex64)
 
     @torch.no_grad()
@@ -78,14 +78,6 @@ class DeepJsccCodec(ImageCodec):
         image = self.model.receive(y, esn0_db, (self.model.cfg.latent_channels, h, w))
         image = image[0, :, :height, :width].clamp(0.0, 1.0)
         return image.permute(1, 2, 0).cpu().numpy()
-
-    def _pad(self, x):
-        f = self.model.cfg.factor
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % f, (-w) % f
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if h > ph and w > pw else "replicate")
-        return x
 
 
 def model_from_payload(payload, path, device="cpu"):

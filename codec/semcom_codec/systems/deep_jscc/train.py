@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ...checkpoints import read_weight_file
+from ...layers.padding import pad_to_factor
 from ...layers.patchgan import PatchDiscriminator
 from ...training import data, distributed
 from ...training.loop import (
@@ -91,7 +92,7 @@ def validate(model, lpips, images, device, snr_db=VALIDATION_SNR_DB, seed=0):
     for im in images:
         x = im.float().div(255.0)[None].to(device)
         h, w = x.shape[-2:]
-        padded = F.pad(x, (0, (-w) % factor, 0, (-h) % factor), mode="reflect")
+        padded, _ = pad_to_factor(x, factor)
         y = model(padded, snr_db, generator)[0][..., :h, :w].clamp(0, 1)
         mse = F.mse_loss((y * 255).round(), (x * 255).round()).item()
         psnrs.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))

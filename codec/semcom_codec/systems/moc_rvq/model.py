@@ -10,11 +10,11 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...checkpoints import check_fits, check_state_dict, read_weight_file
 from ...errors import BadWeightFile
+from ...layers import padding
 from ...phy.constellation import hard_decision_posteriors
 from ...quantizers.moc_rvq import MOCRVQ
 from .autoencoder import Decoder, Encoder
@@ -25,12 +25,7 @@ FACTOR = 8  # f: pixels per latent position along each side
 
 def pad_to_factor(images):
     """Reflect-pads [B, 3, H, W] to multiples of 8; returns (padded, (H, W))."""
-    h, w = images.shape[-2:]
-    ph, pw = (-h) % FACTOR, (-w) % FACTOR
-    if ph or pw:
-        mode = "reflect" if h > ph and w > pw else "replicate"
-        images = F.pad(images, (0, pw, 0, ph), mode=mode)
-    return images, (h, w)
+    return padding.pad_to_factor(images, FACTOR)
 
 
 class SemanticCodec(nn.Module):
