@@ -24,20 +24,32 @@ def tiny_moc_rvq(path, seed=0):
     return path
 
 
-TINY_DEEP_JSCC = dict(widths=(8, 12, 16), res_blocks=(1, 0, 1), latent_channels=8)
+TINY_DEEP_JSCC = dict(widths=(8, 12), res_blocks=(1, 1))
 
 
-def tiny_deep_jscc(path, seed=0, perceptual=False):
-    """Deep JSCC at widths 8-16 (CBR 1/192), random weights."""
+def tiny_deep_jscc(path, seed=0, perceptual=False, cbr="1/24"):
+    """Deep JSCC at widths 8-12, the shipped CBRs (latent channels), random weights."""
     from .systems.deep_jscc.config import get_config
     from .systems.deep_jscc.model import DeepJscc
     from .systems.deep_jscc.train import save_weights
 
-    base = get_config("deep_jscc/small-1/24" if perceptual else "deep_jscc_mse/small-1/24")
+    base = get_config(f"{'deep_jscc' if perceptual else 'deep_jscc_mse'}/small-{cbr}")
     cfg = dataclasses.replace(base, name=base.name.replace("small", "tiny"), **TINY_DEEP_JSCC)
     torch.manual_seed(seed)
     save_weights(DeepJscc(cfg).eval(), path, {"tiny": True})
     return path
+
+
+def tiny_shipped_deep_jscc(folder, seed=0):
+    """Tiny stand-ins of every shipped deep JSCC file, under the shipped names, in
+    ``folder`` (for SEMCOM_WEIGHTS_DIR): tests of what loads shipped models by name."""
+    from .zoo import SHIPPED
+
+    for name in ("deep_jscc", "deep_jscc_mse"):
+        for cbr, file_name in SHIPPED[name].items():
+            tiny_deep_jscc(os.path.join(folder, file_name), seed,
+                           perceptual=name == "deep_jscc", cbr=str(cbr))
+    return folder
 
 
 TINY_WEIGHTS = {"moc_rvq": tiny_moc_rvq, "deep_jscc": tiny_deep_jscc}

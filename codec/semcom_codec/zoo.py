@@ -101,6 +101,9 @@ def load(model, *, cbr=None, device="cpu", **options):
     path = os.fspath(model)
     if path in SHIPPED:
         path = shipped_weights(path, cbr)
+    elif not os.path.lexists(path) and os.sep not in path and "." not in path:
+        raise ValueError(f"unknown model {path!r}: neither a shipped model "
+                         f"({', '.join(SHIPPED)}) nor a weight file")
     payload = read_weight_file(path, device)
     system = payload.get("system", registry.LEGACY_SYSTEM)
     if system not in registry.SYSTEMS:

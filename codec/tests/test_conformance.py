@@ -113,3 +113,13 @@ def test_bad_rates_and_payloads_are_refused_with_clear_errors(codec):
     if codec.kind == INDICES:
         with pytest.raises(ValueError, match="posteriors over"):
             codec.decode(Received(np.zeros((4, spec.order + 1), np.float32)), height=h, width=w)
+
+
+@pytest.mark.parametrize("name, error, words", [
+    ("nonesuch", ValueError, "unknown model 'nonesuch': neither a shipped model"),
+    ("deep_jscc", ValueError, "comes in CBRs .* pick one"),
+    ("missing.pt", FileNotFoundError, "codec weight file not found: missing.pt"),
+])
+def test_the_loader_names_what_it_cannot_load(name, error, words):
+    with pytest.raises(error, match=words):
+        zoo.load(name)

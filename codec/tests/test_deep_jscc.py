@@ -39,7 +39,7 @@ def test_power_is_normalised_per_image_and_awgn_has_variance_n0():
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_shipped_configurations_have_the_cbr_in_their_name(name):
     cfg = get_config(name)
-    assert cfg.factor == 16 and cfg.cbr == Fraction(name.rsplit("-", 1)[1])
+    assert cfg.factor == 8 and cfg.cbr == Fraction(name.rsplit("-", 1)[1])
     assert cfg.perceptual == name.startswith("deep_jscc/")
     assert bool(cfg.lpips_weight) == bool(cfg.gan_weight) == cfg.perceptual
 

@@ -115,7 +115,7 @@ def test_analog_codec_card_runs_through_the_interface(tmp_path):
                      "--snr=-10,20", "--json", str(out)]) == 0
     card = json.loads(out.read_text())
     assert [r["condition"] for r in card["rows"]] == ["noiseless", "awgn -10 dB", "awgn 20 dB"]
-    assert card["meta"]["system"] == "deep_jscc" and card["meta"]["cbr"] == "1/192"
+    assert card["meta"]["system"] == "deep_jscc" and card["meta"]["cbr"] == "1/24"
     rows = {r["esn0_db"]: r for r in card["rows"]}
     assert all(np.isfinite(r["psnr"]) and r["levels"] == 0 for r in card["rows"])
     again = tmp_path / "again.json"

@@ -5,20 +5,26 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from test_evaluate import saved_tiny_codec
 
-from semcom_codec import cli
+from semcom_codec import cli, testing, zoo
 from semcom_codec.evaluation import compare as sweep, report
 from semcom_codec.images import load_image
+from semcom_codec.interface import Received
 from semcom_codec.metrics.psnr import psnr
+from semcom_codec.phy.channels import Realisation
 from semcom_codec.systems.moc_rvq.model import load_codec, save_codec
 
 KODAK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "kodak")
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setenv("SEMCOM_WEIGHTS_DIR", str(testing.tiny_shipped_deep_jscc(shipped)))
     weights = saved_tiny_codec(tmp_path)
     folder = tmp_path / "images"
     folder.mkdir()
@@ -40,7 +46,8 @@ def test_schemes_share_the_channel_and_results_resume(setup):
     assert run(weights, folder, out, "--markdown", str(md)) == 0
     results = json.loads((out / "results.json").read_text())
     rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results["results"]}
-    assert len(rows) == 2 * (4 * 4 + 4)  # 2 SNRs x (4 schemes x 4 levels + 4 at L4)
+    # 2 SNRs x (4 schemes x 4 levels + 4 at L4 + 2 deep JSCC at L2 and L4)
+    assert len(rows) == 2 * (4 * 4 + 4 + 2 * 2)
     codec = load_codec(weights)
     # at 40 dB MOC-RVQ gets its indices back: the noiseless image, with or without NRB
     # (the NRB output is requantized onto the same code vectors)
@@ -51,6 +58,26 @@ def test_schemes_share_the_channel_and_results_resume(setup):
         want.append(psnr(image, codec.decode_image(indices, size, noise_reduction=False)))
     for scheme in ("moc-rvq-no-nrb", "moc-rvq-no-reorder-no-nrb"):
         assert rows[(scheme, 4, 40.0)]["psnr"] == pytest.approx(np.mean(want), abs=1e-9)
+    # deep JSCC sends as many symbols as MOC-RVQ at the matching level and meets the
+    # first noise samples of the same realisation; the row is its decode of them
+    for scheme, name in (("deep-jscc", "deep_jscc"), ("deep-jscc-mse", "deep_jscc_mse")):
+        for level, cbr in ((2, "1/48"), (4, "1/24")):
+            for snr in (0.0, 40.0):
+                row = rows[(scheme, level, snr)]
+                assert row["symbols"] == rows[("moc-rvq", level, snr)]["symbols"]
+                assert row["cbr"] == pytest.approx(level / 96)
+            analog = zoo.load(name, cbr=cbr)
+            scores = []
+            for i in range(2):
+                image = load_image(str(folder / f"k{i}.png"))
+                sent = analog.encode(image)
+                channel = Realisation(rows[("moc-rvq", 4, 0.0)]["symbols"], seed=i)
+                received, n0 = channel.apply(torch.from_numpy(sent), 0.0)
+                decoded = analog.decode(Received(received.numpy(), float(n0[0])),
+                                        height=176, width=184)
+                scores.append(psnr(image, decoded))
+            assert rows[(scheme, level, 0.0)]["psnr"] == pytest.approx(np.mean(scores),
+                                                                        abs=1e-6)
     # the classical schemes deliver everything at 40 dB and at most what capacity allows
     for level in (1, 2, 3, 4):
         assert rows[("bpg-capacity", level, 40.0)]["delivered"] == 1.0
@@ -89,6 +116,8 @@ def test_scheme_selection_and_errors(setup, capsys):
                                                                "bpg-ldpc": (2, 4)}
     assert sweep.parse_schemes("", (1,)) == {k: (1,) for k in
                                              ("moc-rvq", "jpeg-ldpc", "bpg-ldpc", "bpg-capacity")}
+    assert sweep.parse_schemes("deep-jscc,moc-rvq", (1, 4)) == {"deep-jscc": (4,),
+                                                                "moc-rvq": (1, 4)}
     with pytest.raises(ValueError, match="unknown scheme 'bpg'"):
         sweep.parse_schemes("bpg", (1,))
     codec = load_codec(weights)
@@ -99,6 +128,23 @@ def test_scheme_selection_and_errors(setup, capsys):
     empty = tmp / "empty"
     empty.mkdir()
     assert f"no PNG/JPEG/BMP images in {empty}" in eval_error(capsys, weights, empty, tmp / "r3")
+
+
+def test_a_default_run_leaves_out_deep_jscc_rates_not_installed(setup, capsys):
+    weights, folder, tmp = setup
+    for name in ("deep_jscc_cbr1-48.pt", "deep_jscc_mse_cbr1-48.pt"):
+        (tmp / "shipped" / name).unlink()
+    capsys.readouterr()
+    assert run(weights, folder, tmp / "r4", "--levels", "2,4", "--images", "1") == 0
+    err = capsys.readouterr().err
+    assert "Perceptual deep JSCC at CBR 1/48 (L2) left out: its weights are not installed" in err
+    result = json.loads((tmp / "r4" / "results.json").read_text())
+    jscc = {(r["scheme"], r["levels"]) for r in result["results"] if "jscc" in r["scheme"]}
+    assert jscc == {("deep-jscc", 4), ("deep-jscc-mse", 4)}
+    assert result["meta"]["left_out"] == ["deep-jscc L2", "deep-jscc-mse L2"]
+    # asked for by name, a missing model is an error
+    assert "deep_jscc_mse_cbr1-48.pt" in eval_error(
+        capsys, weights, folder, tmp / "r5", "--schemes", "deep-jscc-mse", "--levels", "2")
 
 
 def test_summary_says_where_moc_rvq_wins():
@@ -116,7 +162,15 @@ def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
     out = tmp_path / "quick"
     assert cli.main(["eval", "--quick", "--data", KODAK, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())["results"]
-    assert len(results) == 3 * (4 * 4 + 4)
+    installed = []
+    for scheme, (_, name) in sweep.JSCC_SCHEMES.items():
+        for level, cbr in sweep.JSCC_LEVEL_CBRS.items():
+            try:
+                zoo.shipped_weights(name, cbr)
+                installed.append((scheme, level))
+            except FileNotFoundError:
+                pass
+    assert len(results) == 3 * (4 * 4 + 4 + len(installed))
     assert all(np.isfinite(r[m]) for r in results for m in sweep.METRICS)
     rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results}
     for level in (1, 2, 3, 4):
@@ -125,6 +179,8 @@ def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
             assert rows[("bpg-capacity", level, snr)]["psnr"] >= rows[("bpg-ldpc", level, snr)]["psnr"]
         assert rows[("moc-rvq", level, 20.0)]["psnr"] > rows[("moc-rvq", level, 0.0)]["psnr"]
     assert rows[("bpg-ldpc", 4, 20.0)]["delivered"] == 1.0
+    for scheme, level in installed:  # the analog schemes degrade gracefully
+        assert 0 < rows[(scheme, level, 20.0)]["psnr"] - rows[(scheme, level, 0.0)]["psnr"] < 6
 
 
 def test_fading_channel_sweep(setup):

@@ -2,14 +2,15 @@
 # Copyright 2026 gr-semcom authors.
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-"""gr-semcom: digital generative semantic communication of images (MOC-RVQ) for GNU Radio.
+"""gr-semcom: digital generative semantic communication of images (MOC-RVQ, deep JSCC) for GNU Radio.
 
 C++ blocks: index_mapper (codebook indices -> Gray-mapped square QAM), index_demapper
 (hard decision) and index_soft_demapper (per-index posteriors), and the gray_pam kernel
 they share; awgn_channel and fading_channel (Rayleigh / Rician with perfect CSI) on the
 normal_rng noise kernel. Python blocks: image_source (images -> framed MOC-RVQ indices) and
 image_sink (symbols -> frames -> images), which run the codec package's model, and
-image_view (a Qt widget showing the sent and the received image).
+image_view (a Qt widget showing the sent and the received image). load_codec gives the
+ImageCodec (MOC-RVQ, deep JSCC) that the Image Codec variable hands to both image blocks.
 """
 
 from .semcom_python import (
@@ -23,8 +24,8 @@ from .semcom_python import (
 )
 
 from .image_sink import image_sink
-from .image_source import image_source
+from .image_source import image_source, load_codec
 from .image_view import image_view
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
-           "image_source", "image_sink", "image_view", "awgn_channel", "fading_channel", "normal_rng"]
+           "image_source", "load_codec", "image_sink", "image_view", "awgn_channel", "fading_channel", "normal_rng"]

@@ -43,6 +43,17 @@ def expand_images(spec):
     return paths
 
 
+def load_codec(model="moc_rvq", *, cbr=None, device="auto", **options):
+    """The ImageCodec that the Image Codec variable hands to image sources and sinks:
+    a shipped model (moc_rvq, deep_jscc, deep_jscc_mse; ``cbr`` such as "1/24" where it
+    comes in several) or a weight file. ``options`` are the receiver's (MOC-RVQ:
+    noise_reduction, requantize; an analog codec accepts and ignores them)."""
+    from semcom_codec.runtime import resolve_device
+    from semcom_codec.zoo import load
+
+    return load(model, cbr=cbr or None, device=resolve_device(device), **options)
+
+
 def load_block_codec(codec, weights, device, **options):
     """The ImageCodec a block works with: ``codec`` as given, else loaded from
     ``weights`` (a shipped model name or a file; empty: the shipped MOC-RVQ)."""
@@ -72,7 +83,9 @@ class image_source(gr.sync_block):
     unless ``wait_for_messages`` (the default when no images are listed) keeps it open
     for messages. The model loads once; each image is encoded once, whole. Each sent
     image is also published on port "sent" as a PDU: metadata (frame, levels, height,
-    width, source) and the RGB pixels as bytes, row-major.
+    width, source) and the RGB pixels as bytes, row-major. ``payload`` ("indices" or
+    "symbols"), when given, is the output the flowgraph expects (GRC fixes it to type
+    the port); a codec of the other kind is refused.
 
     An image that cannot be read or encoded (missing, truncated, not an image, over
     semcom_codec.images.MAX_IMAGE_PIXELS, a decompression bomb) is logged in one line,
@@ -81,9 +94,15 @@ class image_source(gr.sync_block):
     """
 
     def __init__(self, images=(), *, codec=None, weights="", levels=None, rate=None,
-                 device="auto", repeat=False, first_frame=0, wait_for_messages=None):
+                 device="auto", repeat=False, first_frame=0, wait_for_messages=None,
+                 payload=None):
         self.codec = load_block_codec(codec, weights, device)
         self.analog = self.codec.kind == "symbols"
+        if payload is not None and payload != self.codec.kind:
+            raise ValueError(
+                f"{self.codec.describe()} sends {self.codec.kind} "
+                f"({'complex symbols' if self.analog else 'index bytes'}), but the block "
+                f"was set up for {payload}: set its payload to {self.codec.kind!r}")
         gr.sync_block.__init__(self, name="semcom_image_source", in_sig=None,
                                out_sig=[np.complex64 if self.analog else np.uint8])
         chosen = rate if rate is not None else levels

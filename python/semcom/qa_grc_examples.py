@@ -109,6 +109,27 @@ class qa_grc_examples(gr_unittest.TestCase):
             ["--image", image, "--weights", weights, "--esn0-db", "60", "--levels", "2"])
         np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)  # 8-bit PNG
 
+    def test_analog_loopback_runs_headless_to_the_end(self):
+        """The Image Codec variable hands one deep JSCC to source and sink; at 60 dB the
+        PNG is the codec's own decode of its noiseless symbols."""
+        from PIL import Image
+        from semcom_codec import testing, zoo
+        from semcom_codec.images import load_image
+        from semcom_codec.interface import Received
+
+        script = self.compile("loopback_jscc_awgn.grc")
+        weights = testing.tiny_weights("deep_jscc", self.dir)
+        image = os.path.join(self.dir, "small_analog.png")
+        rng = np.random.default_rng(5)
+        Image.fromarray(rng.integers(0, 256, (29, 43, 3), dtype=np.uint8)).save(image)
+        codec = zoo.load(weights)
+        sent = load_image(image)
+        expected = codec.decode(Received(codec.encode(sent), 1e-6), height=29, width=43)
+        received = self.run_image_flowgraph(
+            script, os.path.join(self.dir, "received_analog"),
+            ["--image", image, "--model", weights, "--cbr", "", "--esn0-db", "60"])
+        np.testing.assert_allclose(received, expected, atol=2 / 255)
+
     def test_fading_loopback_runs_headless_to_the_end(self):
         script = self.compile("loopback_fading.grc")
         image, weights, expected = self.image_case("small_fading.png", 4, (24, 33), 3)

@@ -256,6 +256,24 @@ class qa_analog_image_blocks(gr_unittest.TestCase):
         self.assertEqual(src.codec_id, snk.codec_id)
         self.assertEqual(src.codec_id, self.codec.identity)
 
+    def test_a_source_set_up_for_the_other_payload_refuses_the_codec(self):
+        with self.assertRaisesRegex(ValueError, "sends symbols.*set up for indices"):
+            semcom.image_source(self.images, codec=self.codec, payload="indices")
+        src = semcom.image_source(self.images, codec=self.codec, payload="symbols")
+        self.assertEqual(src.output_signature().sizeof_stream_item(0), 8)  # complex64
+
+    def test_load_codec_gives_the_codec_of_a_file_or_names_what_is_wrong(self):
+        codec = semcom.load_codec(self.codec.source, cbr="", device="cpu",
+                                  noise_reduction=True, requantize=False)
+        self.assertEqual((codec.kind, codec.identity), ("symbols", self.codec.identity))
+        with self.assertRaisesRegex(ValueError, "comes in CBRs .*pick one"):
+            semcom.load_codec("deep_jscc_mse", device="cpu")
+        with self.assertRaisesRegex(ValueError, "unknown model"):
+            semcom.load_codec("nonesuch", device="cpu")
+        missing = os.path.join(self.tmp.name, "missing.pt")
+        with self.assertRaisesRegex(Exception, "missing.pt"):
+            semcom.load_codec(missing, device="cpu")
+
     def test_sink_decodes_what_arrived_exactly_as_the_codec(self):
         from semcom_codec.interface import Received
 

@@ -1,10 +1,13 @@
-"""`semcom eval`: MOC-RVQ against JPEG / BPG over LDPC + 64-QAM on the same channel symbols.
+"""`semcom eval`: MOC-RVQ against deep JSCC and JPEG / BPG over LDPC + 64-QAM on the same
+channel symbols.
 
 Protocol (DESIGN section 4): every scheme gets, per image and level L, the complex symbols
 MOC-RVQ sends at L levels. At a given seed an image meets one channel realisation (unit
 noise and fading gains, scaled to each SNR), shared by every scheme, so curves differ only
 by what the schemes do with the same channel. A classical bitstream that is not decoded
-without error gives a mid-grey image, scored as such.
+without error gives a mid-grey image, scored as such. The deep JSCC models run at the
+CBR of MOC-RVQ's L levels (L2: 1/48, L4: 1/24): their analog symbols meet the first
+noise samples of the same realisation, and the decoder is told the Es/N0.
 
 Results go to a run folder one (image, SNR) unit per line of ``points.jsonl``, so a rerun
 skips what is done; the averages go to ``results.json`` / ``results.csv``, the paper's
@@ -25,6 +28,7 @@ import torch
 from ..baselines import link, source
 from ..checkpoints import file_sha256
 from ..images import load_image
+from ..interface import Received
 from ..metrics.lpips import check_lpips_size
 from ..metrics.psnr import psnr
 from ..metrics.ssim import check_ms_ssim_size, ssim_and_ms_ssim
@@ -46,18 +50,28 @@ MOC_SCHEMES = {
     "moc-rvq-no-reorder": ("MOC-RVQ w/o reordering", False, True, "hard"),
     "moc-rvq-no-reorder-no-nrb": ("MOC-RVQ w/o reordering, w/o NRB", False, False, "hard"),
 }
+# name: (label, shipped model) of each deep JSCC scheme, and the MOC-RVQ level whose
+# CBR each shipped CBR matches
+JSCC_SCHEMES = {
+    "deep-jscc": ("Perceptual deep JSCC", "deep_jscc"),
+    "deep-jscc-mse": ("Deep JSCC (MSE)", "deep_jscc_mse"),
+}
+JSCC_LEVEL_CBRS = {2: "1/48", 4: "1/24"}
 CLASSICAL_SCHEMES = {
     "jpeg-ldpc": "JPEG + LDPC",
     "bpg-ldpc": "BPG + LDPC",
     "bpg-capacity": "BPG + capacity",
 }
-LABELS = {**{k: v[0] for k, v in MOC_SCHEMES.items()}, **CLASSICAL_SCHEMES}
+LABELS = {**{k: v[0] for k, v in MOC_SCHEMES.items()},
+          **{k: v[0] for k, v in JSCC_SCHEMES.items()}, **CLASSICAL_SCHEMES}
 # The default run: Fig. 3 (all levels) and the Fig. 4 ablation and soft demapping at L4.
 DEFAULT_SCHEMES = {
     "moc-rvq": (1, 2, 3, 4),
     "jpeg-ldpc": (1, 2, 3, 4),
     "bpg-ldpc": (1, 2, 3, 4),
     "bpg-capacity": (1, 2, 3, 4),
+    "deep-jscc": (2, 4),
+    "deep-jscc-mse": (2, 4),
     "moc-rvq-soft": (4,),
     "moc-rvq-no-nrb": (4,),
     "moc-rvq-no-reorder": (4,),
@@ -75,7 +89,7 @@ def parse_schemes(text, levels):
         for name in text.split(","):
             if name not in LABELS:
                 raise ValueError(f"unknown scheme {name!r}; choose from {', '.join(LABELS)}")
-            chosen[name] = (1, 2, 3, 4)
+            chosen[name] = tuple(JSCC_LEVEL_CBRS) if name in JSCC_SCHEMES else (1, 2, 3, 4)
     out = {k: tuple(v for v in lv if v in levels) for k, lv in chosen.items()}
     return {k: v for k, v in out.items() if v}
 
@@ -99,9 +113,10 @@ class Scorer:
 
 
 class ImageCase:
-    """One test image: its MOC-RVQ indices, symbol budgets and classical coders."""
+    """One test image: its MOC-RVQ indices, symbol budgets, deep JSCC symbols and
+    classical coders."""
 
-    def __init__(self, path, index, codec, lpips, cache_dir):
+    def __init__(self, path, index, codec, lpips, cache_dir, analog_codecs):
         self.path = path
         self.index = index
         self.name = os.path.splitext(os.path.basename(path))[0]
@@ -113,6 +128,8 @@ class ImageCase:
         per_level = int(np.prod(self.indices.shape[2:]))
         # Symbols of L levels: two indices per symbol, an odd count padded by one.
         self.symbols = {lv: -(-lv * per_level // 2) for lv in range(1, codec.cfg.levels + 1)}
+        # {(scheme, level): unit-power symbols} of the deep JSCC schemes
+        self.analog = {key: analog.encode(self.image) for key, analog in analog_codecs.items()}
         key = hashlib.sha256(self.image.tobytes()).hexdigest()[:12]
         self.key = f"{self.name}_{key}"
         self.cache_dir = cache_dir
@@ -166,6 +183,17 @@ def run_unit(case, esn0_db, schemes, models, realisation, seed):
                                      esn0_db=esn0_db)
                 row.update(case.scorer(image[0].permute(1, 2, 0).numpy()))
                 row["delivered"] = True
+            elif scheme in JSCC_SCHEMES:
+                analog = models[(scheme, level)]
+                sent = case.analog[(scheme, level)]
+                received, n0 = realisation.apply(torch.from_numpy(sent), esn0_db)
+                noise_var = float(n0[0]) if realisation.gains is None else n0.numpy()
+                image = analog.decode(Received(received.numpy(), noise_var),
+                                      height=case.size[0], width=case.size[1])
+                row.update(case.scorer(image))
+                row.update({"symbols": len(sent), "cbr": len(sent) / (3 * case.size[0]
+                                                                     * case.size[1]),
+                            "delivered": True})
             else:
                 kind = "jpeg" if scheme.startswith("jpeg") else "hevc"
                 if scheme == "bpg-capacity":
@@ -223,6 +251,31 @@ def aggregate(rows):
     return out
 
 
+def load_jscc_models(schemes, required=True):
+    """{(scheme, level): ImageCodec} of the deep JSCC schemes asked for, at the CBR of
+    each level (shipped weights, found as zoo.load finds them), their files, and the
+    (scheme, level) pairs left out because their weights are not installed (only when
+    not ``required``: a default run; asked for by name, a missing file is an error)."""
+    from .. import zoo
+
+    codecs, missing = {}, []
+    for scheme, levels in schemes.items():
+        if scheme not in JSCC_SCHEMES:
+            continue
+        for level in levels:
+            if level not in JSCC_LEVEL_CBRS:
+                raise ValueError(f"{scheme} runs at the CBR of levels "
+                                 f"{', '.join(map(str, JSCC_LEVEL_CBRS))}, not L{level}")
+            try:
+                codecs[(scheme, level)] = zoo.load(JSCC_SCHEMES[scheme][1],
+                                                   cbr=JSCC_LEVEL_CBRS[level])
+            except FileNotFoundError:
+                if required:
+                    raise
+                missing.append((scheme, level))
+    return codecs, sorted({c.source for c in codecs.values()}), missing
+
+
 def _shown_path(path):
     """A path as the report shows it: relative to the working folder when inside it."""
     relative = os.path.relpath(path)
@@ -253,6 +306,13 @@ def run(args):
     models = {"reordered": (codec, None),
               "unreordered": (relabelled_codec_view(codec, perms), perms) if perms is not None
               else None}
+    analog_codecs, analog_files, left_out = load_jscc_models(schemes, bool(args.schemes))
+    for scheme, level in left_out:
+        print(f"semcom eval: {LABELS[scheme]} at CBR {JSCC_LEVEL_CBRS[level]} (L{level}) left "
+              f"out: its weights are not installed", file=sys.stderr)
+        schemes[scheme] = tuple(v for v in schemes[scheme] if v != level)
+    schemes = {k: v for k, v in schemes.items() if v}
+    models.update(analog_codecs)
     lpips = LPIPS().eval()
     os.makedirs(args.out, exist_ok=True)
     cache_dir = os.path.join(args.out, "source_cache")
@@ -261,7 +321,7 @@ def run(args):
     # A point is reused only for the same model, channel, seed and scheme set.
     scheme_key = ";".join(f"{k}={','.join(map(str, v))}" for k, v in sorted(schemes.items()))
     config = (f"{sha[:16]}:{args.channel}:k{args.k_factor}:b{args.block_length}:s{args.seed}:"
-              f"{scheme_key}")
+              f"{scheme_key}" + "".join(f":{file_sha256(f)[:16]}" for f in analog_files))
     done = _load_done(points_path)
     rows = []
     total = len(files) * len(snrs)
@@ -280,8 +340,10 @@ def run(args):
                     continue
                 began = time.perf_counter()
                 if case is None:
-                    case = ImageCase(path, i, codec, lpips, cache_dir)
-                    realisation = Realisation(max(case.symbols.values()), args.channel,
+                    case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs)
+                    length = max([*case.symbols.values(),
+                                  *(len(v) for v in case.analog.values())])
+                    realisation = Realisation(length, args.channel,
                                               seed=args.seed * 100_003 + i,
                                               k_factor=args.k_factor,
                                               block_length=args.block_length)
@@ -297,7 +359,10 @@ def run(args):
                       file=sys.stderr, flush=True)
     print(file=sys.stderr)
     meta = {"command": "semcom " + shlex.join(getattr(args, "argv", [])),
-            "weights": _shown_path(weights), "weights_sha256": sha, "images": len(files),
+            "weights": _shown_path(weights), "weights_sha256": sha,
+            "jscc_weights": [_shown_path(f) for f in analog_files],
+            "left_out": [f"{scheme} L{level}" for scheme, level in left_out],
+            "images": len(files),
             "folder": os.fspath(args.data), "channel": args.channel,
             "k_factor": args.k_factor, "block_length": args.block_length, "seed": args.seed,
             "snrs": list(snrs), "wall_seconds": time.perf_counter() - start,

@@ -6,12 +6,14 @@ from fractions import Fraction
 METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS"}
 # Which way is better, for "beats" statements.
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ms_ssim": True, "lpips": False}
-FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "jpeg-ldpc", "bpg-ldpc", "bpg-capacity")
+FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "jpeg-ldpc", "bpg-ldpc",
+                "bpg-capacity")
 FIG4_SCHEMES = ("moc-rvq", "moc-rvq-no-nrb", "moc-rvq-no-reorder", "moc-rvq-no-reorder-no-nrb",
                 "moc-rvq-soft")
 # (line style, colour) per scheme, the same in every panel
 STYLES = {"moc-rvq": ("o-", "C0"), "moc-rvq-soft": ("o--", "C1"), "moc-rvq-no-nrb": ("s-", "C4"),
           "moc-rvq-no-reorder": ("^-", "C5"), "moc-rvq-no-reorder-no-nrb": ("v-", "C6"),
+          "deep-jscc": ("*-", "C8"), "deep-jscc-mse": ("p-", "C9"),
           "jpeg-ldpc": ("x:", "C7"), "bpg-ldpc": ("d-.", "C2"), "bpg-capacity": ("+--", "C3")}
 
 
@@ -151,7 +153,10 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
              "for the HEVC bitstream) take the highest quality that fits the rate-1/2 LDPC "
              "payload; BPG + capacity the highest that fits symbols x log2(1 + SNR) bits with "
              "no errors. A bitstream with any residual error after LDPC decoding is a failed "
-             "image, scored as mid-grey.", "", "## Summary", ""]
+             "image, scored as mid-grey. Perceptual deep JSCC and deep JSCC (MSE) (analog, "
+             "the shipped models at CBR 1/48 and 1/24) sit in the L2 and L4 tables: the "
+             "same number of symbols, on the same noise samples, decoded with the Es/N0 "
+             "known.", "", "## Summary", ""]
     lines += [f"- {line}" for line in summary_lines(results)]
     lines += [""]
     for path in figures:

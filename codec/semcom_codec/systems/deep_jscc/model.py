@@ -106,7 +106,7 @@ class DeepJscc(nn.Module):
 
     def transmit(self, images):
         """Images [B, 3, H, W] -> (unit-power symbols [B, n], clean latent [B, C, h, w])."""
-        latent = self.encoder(images)
+        latent = self.encoder(images).float()  # power and noise in fp32 under autocast
         return analog.normalize_power(analog.to_symbols(latent)), latent
 
     def receive(self, symbols, snr_db, latent_shape):

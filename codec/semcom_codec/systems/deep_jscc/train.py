@@ -27,6 +27,7 @@ from ...training.loop import (
     cosine_lr,
     crop_generator,
     ddp,
+    mixed_precision,
     save_atomic,
     start_run,
 )
@@ -129,6 +130,7 @@ def train(args):
     val_images = (data.load_folder_uint8(args.val, args.val_images)
                   if args.val and main_process else [])
     train_snrs = torch.tensor(cfg.train_snrs, device=device)
+    autocast = mixed_precision(device, args.precision)
 
     step = 0
     if args.resume and os.path.exists(ckpt_path):
@@ -162,10 +164,11 @@ def train(args):
         return x, train_snrs[pick]
 
     def disc_step(x, snr):
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             x_hat, latent = net(x, snr, noise)
-        real = disc_net(x, latent)
-        fake = disc_net(x_hat.clamp(0, 1), latent)
+        with autocast:
+            real = disc_net(x, latent).float()
+            fake = disc_net(x_hat.float().clamp(0, 1), latent).float()
         loss = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
                 + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
         disc_optimizer.zero_grad(set_to_none=True)
@@ -177,16 +180,19 @@ def train(args):
     def generator_step(x, snr, adversarial, lr):
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x_hat, latent = net(x, snr, noise)
-        mse = F.mse_loss(x_hat, x)
-        loss = cfg.mse_weight * mse
-        record = {"lr": lr, "mse": mse}
-        if cfg.lpips_weight:
-            perceptual = lpips(x_hat, x, normalize=True).mean()
-            loss = loss + cfg.lpips_weight * perceptual
-            record["lpips"] = perceptual
+        with autocast:
+            x_hat, latent = net(x, snr, noise)
+            x_hat = x_hat.float()
+            mse = F.mse_loss(x_hat, x)
+            loss = cfg.mse_weight * mse
+            record = {"lr": lr, "mse": mse}
+            if cfg.lpips_weight:
+                perceptual = lpips(x_hat, x, normalize=True).float().mean()
+                loss = loss + cfg.lpips_weight * perceptual
+                record["lpips"] = perceptual
+            if adversarial:
+                fake = disc_net(x_hat, latent.detach()).float()
         if adversarial:
-            fake = disc_net(x_hat, latent.detach())
             gan = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
             loss = loss + cfg.gan_weight * gan
             record["g_gan"] = gan

@@ -23,6 +23,7 @@ from ...training.loop import (
     cosine_lr,
     crop_generator,
     ddp,
+    mixed_precision,
     save_atomic,
     start_run,
 )
@@ -155,7 +156,7 @@ def train_stage1(args):
     total = args.steps + args.decoder_steps
     progress = Progress(total, step)
     stop = StopRule(args)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    autocast = mixed_precision(device, args.precision)
     while step < total:
         decoder_only = step >= args.steps
         lr = (cosine_lr(step - args.steps, args.decoder_steps, 0, args.decoder_lr)
@@ -290,7 +291,7 @@ def train_stage2(args):
     levels_all = codec.cfg.levels
     nrb = ddp(codec.nrb, device)
     decoder = None  # wrapped when the decoder-only steps begin
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    autocast = mixed_precision(device, args.precision)
 
     def channel_batch(levels):
         """Crops, their noiseless z_q, the received latent before the NRB, Es/N0s."""
