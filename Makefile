@@ -3,6 +3,7 @@
 #   make test       the same set-up, then every test (ctest: C++ blocks + Python QA; pytest: codec)
 #   make bench-phy  throughput of the index mapper/demappers against GNU Radio's stock blocks
 #   make bench-header  frame header success over AWGN at -5 dB and above
+#   make bench-blocks  PSNR through the GNU Radio loopback beside semcom eval, per codec
 #   make bench-stream  N Kodak images through the loopback flowgraph: images/s, symbols/s
 #   make bench-soak    N=1000 images through one flowgraph: RSS growth from image 100 to N
 #   make grc        GNU Radio Companion (venv Python, module's blocks) on loopback_awgn_qt.grc
@@ -22,7 +23,7 @@ DEB_PACKAGES := gnuradio gnuradio-dev libvolk2-dev pybind11-dev python3-pybind11
                 gir1.2-gtk-3.0 gir1.2-pango-1.0 python3-gi-cairo xvfb xdotool
 STAMPS := $(VENV)/.stamps
 
-.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-stream bench-soak grc screenshot clean
+.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-blocks bench-stream bench-soak grc screenshot clean
 
 all: build
 
@@ -83,6 +84,9 @@ bench-phy: build
 
 bench-header: build
 	$(PY) benchmarks/bench_header.py
+
+bench-blocks: build
+	$(PY) benchmarks/bench_blocks_vs_eval.py
 
 # N images (default 8; make bench-stream N=24) through image source -> mapper -> AWGN -> sink
 N ?= 8

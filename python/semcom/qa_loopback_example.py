@@ -99,6 +99,38 @@ class qa_loopback_example(gr_unittest.TestCase):
         self.assertLess(abs(flowgraph_psnr - np.mean(simulated)), 0.3,
                         f"flowgraph {flowgraph_psnr:.2f} dB, torch channel {simulated}")
 
+    def test_shipped_analog_codecs_match_the_codec_over_its_own_channel(self):
+        # --codec NAME --cbr 1/24 takes the shipped deep JSCC: levels column 0, the
+        # image's 8 symbols per 8x8 block, and a PSNR within 0.3 dB of the codec
+        # package's decode of the same image through its own AWGN (3 noise draws)
+        from semcom_codec import zoo
+        from semcom_codec.images import load_image
+        from semcom_codec.interface import Received
+        from semcom_codec.metrics.psnr import psnr
+
+        original = load_image(self.image)
+        for name in ("deep_jscc", "deep_jscc_mse"):
+            with self.subTest(name):
+                codec = zoo.load(name, cbr="1/24")
+                printed = io.StringIO()
+                out = os.path.join(self.tmp.name, "out", f"{name}.png")
+                with contextlib.redirect_stdout(printed):
+                    self.example.main(["--image", self.image, "--codec", name, "--cbr",
+                                       "1/24", "--snr", "10", "--device", "cpu",
+                                       "--out", out])
+                levels, symbols, _, measured = printed.getvalue().splitlines()[2].split()[:4]
+                self.assertEqual((int(levels), int(symbols)), (0, 8 * 5 * 7))
+                sent = codec.encode(original)
+                rng = np.random.default_rng(0)
+                simulated = []
+                for _ in range(3):
+                    noise = (rng.standard_normal(len(sent))
+                             + 1j * rng.standard_normal(len(sent))) * np.sqrt(0.05)
+                    decoded = codec.decode(Received(sent + noise, 0.1), height=37, width=50)
+                    simulated.append(psnr(original, decoded))
+                self.assertLess(abs(float(measured) - np.mean(simulated)), 0.3,
+                                f"flowgraph {measured} dB, codec {simulated}")
+
     def test_soft_and_no_nrb_options_run(self):
         lines, _ = self.run_example("--snr", "5", "--soft", "--no-nrb")
         self.assertIn("soft demapping, NRB off", lines[0])

@@ -170,9 +170,15 @@ def evaluate(weights, folder, snrs=(None, 5, 10, 20), levels=(1, 2, 3, 4), quick
     return rows, meta
 
 
+def _timed(meta):
+    """What the timing covers: MOC-RVQ's receiver runs the NRB, an analog one has none."""
+    return ("encode + decode" if meta.get("system", "moc_rvq") != "moc_rvq"
+            else "encode + NRB + decode")
+
+
 def print_table(rows, meta, out=sys.stdout):
     print(f"{meta['images']} images from {meta['folder']}; weights sha256 "
-          f"{meta['weights_sha256'][:16]}; encode + NRB + decode median "
+          f"{meta['weights_sha256'][:16]}; {_timed(meta)} median "
           f"{meta['encode_decode_seconds_median']:.3f} s on {meta['threads']} threads",
           file=out)
     print(f"{'condition':24s} {'L':>2s} {'Es/N0':>6s} {'demap':>5s} {'NRB':>4s} "
@@ -187,7 +193,7 @@ def markdown_table(rows, meta, command):
     """The same table as Markdown, with the command that produced it."""
     lines = [f"Command: `{command}`", "",
              f"{meta['images']} images from `{meta['folder']}`, weights sha256 "
-             f"`{meta['weights_sha256']}`; encode + NRB + decode median "
+             f"`{meta['weights_sha256']}`; {_timed(meta)} median "
              f"{meta['encode_decode_seconds_median']:.3f} s per image on "
              f"{meta['threads']} threads ({meta['device']}).", "",
              "| condition | levels | Es/N0 dB | demapping | NRB | PSNR dB | LPIPS |",
