@@ -133,10 +133,16 @@ def _list(snrs):
 
 def markdown(results, meta, figures, doc_dir, csv_path=None):
     """The report: command, model identity, wall time, summary, figures and tables."""
-    lines = ["# Results: MOC-RVQ against JPEG and BPG over LDPC + 64-QAM", "",
+    present = {r["scheme"] for r in results}
+    others = [name for name, schemes in (
+        ("deep JSCC", ("deep-jscc", "deep-jscc-mse")),
+        ("JPEG and BPG over LDPC + 64-QAM", ("jpeg-ldpc", "bpg-ldpc", "bpg-capacity")))
+        if present & set(schemes)]
+    lines = ["# Results: MOC-RVQ against " + (" and ".join(others) or "itself"), "",
              "Written by `semcom eval`; rerun it to reproduce every number here.", "",
              f"- Command: `{meta['command']}`",
-             f"- Model: `{meta['weights']}`, sha256 `{meta['weights_sha256']}`",
+             f"- Model: `{meta['weights']}`, sha256 `{meta['weights_sha256']}`"
+             + "".join(f"; `{path}`" for path in meta.get("jscc_weights", [])),
              f"- Data: {meta['images']} images from `{meta['folder']}`; channel "
              f"{meta['channel']}" + (f" (K = {meta['k_factor']:g}, block length "
                                      f"{meta['block_length']})" if meta['channel'] != "awgn" else "")
