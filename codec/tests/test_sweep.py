@@ -130,8 +130,10 @@ def test_scheme_selection_and_errors(setup, capsys):
     assert f"no PNG/JPEG/BMP images in {empty}" in eval_error(capsys, weights, empty, tmp / "r3")
 
 
-def test_a_default_run_leaves_out_deep_jscc_rates_not_installed(setup, capsys):
+def test_a_default_run_leaves_out_deep_jscc_rates_not_installed(setup, capsys, monkeypatch):
     weights, folder, tmp = setup
+    # only the stand-ins count as installed (not the repository's weights/)
+    monkeypatch.setattr(zoo, "weight_folders", lambda: [str(tmp / "shipped")])
     for name in ("deep_jscc_cbr1-48.pt", "deep_jscc_mse_cbr1-48.pt"):
         (tmp / "shipped" / name).unlink()
     capsys.readouterr()
