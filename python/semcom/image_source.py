@@ -59,10 +59,9 @@ def load_block_codec(codec, weights, device, **options):
     ``weights`` (a shipped model name or a file; empty: the shipped MOC-RVQ)."""
     if codec is not None:
         return codec
-    from semcom_codec.runtime import resolve_device
-    from semcom_codec.zoo import default_codec_weights, load
+    from semcom_codec.zoo import default_codec_weights
 
-    return load(weights or default_codec_weights(), device=resolve_device(device), **options)
+    return load_codec(weights or default_codec_weights(), device=device, **options)
 
 
 class image_source(gr.sync_block):
