@@ -46,6 +46,10 @@ def parse_args(argv):
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--weights", default="", help="codec weights (default: shipped model)")
     parser.add_argument("--seed", type=int, default=1, help="noise seed")
+    parser.add_argument("--payload-noise", metavar="NPY",
+                        help="unit-power complex noise (.npy) for the payload symbols in "
+                             "place of awgn_channel's own draw, scaled to --snr (e.g. the draw "
+                             "semcom eval gives this image: benchmarks/bench_blocks_vs_eval.py)")
     parser.add_argument("--out", default="out/loopback_awgn.png",
                         help="sent | received PNG (default out/loopback_awgn.png)")
     return parser.parse_args(argv)
@@ -77,6 +81,38 @@ def load_codec(args):
     return codec, rate or codec.default_rate
 
 
+def replayed_noise_channel(tb, path, payload_symbols, noise_var, seed):
+    """An AWGN channel (GNU Radio's add_cc fed by a vector_source_c) whose noise on the
+    ``payload_symbols`` payload symbols is the first samples of a given unit-power draw;
+    the frame's sync and header and the source's idle tail get a fresh draw."""
+    import numpy as np
+    from gnuradio import blocks
+
+    from gnuradio.semcom import framing
+    from gnuradio.semcom.image_source import TAIL_SYMBOLS
+
+    try:
+        unit = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--payload-noise {path}: not a readable .npy file ({err})") from err
+    if unit.ndim != 1 or not np.iscomplexobj(unit):
+        raise ValueError(f"--payload-noise {path}: needs a 1-D complex array, "
+                         f"got {unit.dtype} of shape {unit.shape}")
+    if len(unit) < payload_symbols:
+        raise ValueError(f"--payload-noise {path}: {len(unit)} samples, the payload has "
+                         f"{payload_symbols} symbols")
+    rng = np.random.default_rng(seed)
+
+    def fresh(count):
+        return (rng.normal(size=count) + 1j * rng.normal(size=count)) / np.sqrt(2)
+
+    noise = np.concatenate([fresh(framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS),
+                            unit[:payload_symbols], fresh(TAIL_SYMBOLS)]) * np.sqrt(noise_var)
+    adder = blocks.add_cc()
+    tb.connect(blocks.vector_source_c(noise.astype(np.complex64).tolist()), (adder, 1))
+    return adder
+
+
 def build_flowgraph(image, args):
     """The loopback top_block and its sink (which holds the decoded images); the codec
     is loaded once and shared by source and sink."""
@@ -84,7 +120,14 @@ def build_flowgraph(image, args):
     noise_var = 10 ** (-args.snr / 10)
     tb = gr.top_block("semcom loopback over AWGN")
     source = semcom.image_source(images=[image], codec=codec, rate=rate)
-    channel = semcom.awgn_channel(esn0_db=args.snr, seed=args.seed)
+    if args.payload_noise:
+        height, width = load_input(image).shape[:2]
+        spec = codec.payload(height, width, rate=rate)
+        symbols = spec.length if codec.kind == "symbols" else -(-spec.length // 2)
+        channel = replayed_noise_channel(tb, args.payload_noise, symbols, noise_var,
+                                         args.seed)
+    else:
+        channel = semcom.awgn_channel(esn0_db=args.snr, seed=args.seed)
     sink = semcom.image_sink(codec=codec, demapping="soft" if args.soft else "hard",
                              noise_var=noise_var, reference=image, history=1)
     if codec.kind == "symbols":  # analog: the source's symbols go on the air as they are

@@ -131,6 +131,51 @@ class qa_loopback_example(gr_unittest.TestCase):
                 self.assertLess(abs(float(measured) - np.mean(simulated)), 0.3,
                                 f"flowgraph {measured} dB, codec {simulated}")
 
+    def test_payload_noise_replays_semcom_evals_draw_exactly(self):
+        # --payload-noise puts a given unit-power draw on the payload: the flowgraph's
+        # PSNR is then the one semcom eval computes on the same realisation, digital
+        # (tiny MOC-RVQ, hard demapping, NRB) and analog (shipped deep JSCC MSE)
+        import torch
+        from semcom_codec import zoo
+        from semcom_codec.evaluation import compare
+        from semcom_codec.images import load_image
+        from semcom_codec.interface import Received
+        from semcom_codec.metrics.psnr import psnr
+        from semcom_codec.phy.channels import Realisation
+        from semcom_codec.systems.moc_rvq.model import load_codec
+
+        original = load_image(self.image)
+        noise_file = os.path.join(self.tmp.name, "noise.npy")
+        realisation = Realisation(8 * 5 * 7, seed=11)
+        np.save(noise_file, realisation.noise.numpy())
+        moc = load_codec(self.weights)
+        sent = torch.as_tensor(moc.encode_image(original, 2)[0])[None]
+        received = compare._moc_received(sent, realisation, 5.0, "hard", moc.cfg.entries)
+        image = moc.decode(received, size=(37, 50), noise_reduction=True, esn0_db=5.0)
+        expected = {"moc_rvq": psnr(original, image[0].permute(1, 2, 0).numpy())}
+        analog = zoo.load("deep_jscc_mse", cbr="1/24")
+        symbols, n0 = realisation.apply(torch.from_numpy(analog.encode(original)), 5.0)
+        expected["deep_jscc_mse"] = psnr(original, analog.decode(
+            Received(symbols.numpy(), float(n0[0])), height=37, width=50))
+        for name, value in expected.items():
+            with self.subTest(name):
+                rate = (["--levels", "2"] if name == "moc_rvq" else
+                        ["--cbr", "1/24", "--weights", ""])  # "": the shipped model
+                lines, _ = self.run_example("--codec", name, *rate, "--snr", "5",
+                                            "--payload-noise", noise_file)
+                self.assertAlmostEqual(float(lines[2].split()[3]), value, places=2)
+
+    def test_payload_noise_file_errors(self):
+        short, real = (os.path.join(self.tmp.name, n) for n in ("short.npy", "real.npy"))
+        np.save(short, np.zeros(139, np.complex64))  # 2 levels of 4 x 5 x 7 indices
+        np.save(real, np.zeros(140, np.float32))
+        for path, words in ((short, "139 samples, the payload has 140 symbols"),
+                            (real, "needs a 1-D complex array"),
+                            (os.path.join(self.tmp.name, "none.npy"), "not a readable .npy")):
+            with self.subTest(words), self.assertRaises(SystemExit) as caught:
+                self.run_example("--levels", "2", "--payload-noise", path)
+            self.assertIn(words, str(caught.exception))
+
     def test_soft_and_no_nrb_options_run(self):
         lines, _ = self.run_example("--snr", "5", "--soft", "--no-nrb")
         self.assertIn("soft demapping, NRB off", lines[0])

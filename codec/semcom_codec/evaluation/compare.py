@@ -130,6 +130,8 @@ class ImageCase:
         self.symbols = {lv: -(-lv * per_level // 2) for lv in range(1, codec.cfg.levels + 1)}
         # {(scheme, level): unit-power symbols} of the deep JSCC schemes
         self.analog = {key: analog.encode(self.image) for key, analog in analog_codecs.items()}
+        # one channel draw serves every scheme: as long as the longest transmission
+        self.channel_length = max([*self.symbols.values(), *map(len, self.analog.values())])
         key = hashlib.sha256(self.image.tobytes()).hexdigest()[:12]
         self.key = f"{self.name}_{key}"
         self.cache_dir = cache_dir
@@ -276,6 +278,16 @@ def load_jscc_models(schemes, required=True):
     return codecs, sorted({c.source for c in codecs.values()}), missing
 
 
+def realisation_for(case, args):
+    """The channel draw of ``case`` (the case.index-th image of the folder) under the
+    channel flags of ``args``: the same at every SNR and for every scheme, and the same
+    for anyone who rebuilds it (benchmarks/bench_blocks_vs_eval.py replays it through the
+    GNU Radio blocks)."""
+    return Realisation(case.channel_length, args.channel,
+                       seed=args.seed * 100_003 + case.index, k_factor=args.k_factor,
+                       block_length=args.block_length)
+
+
 def _shown_path(path):
     """A path as the report shows it: relative to the working folder when inside it."""
     relative = os.path.relpath(path)
@@ -341,12 +353,7 @@ def run(args):
                 began = time.perf_counter()
                 if case is None:
                     case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs)
-                    length = max([*case.symbols.values(),
-                                  *(len(v) for v in case.analog.values())])
-                    realisation = Realisation(length, args.channel,
-                                              seed=args.seed * 100_003 + i,
-                                              k_factor=args.k_factor,
-                                              block_length=args.block_length)
+                    realisation = realisation_for(case, args)
                 unit = run_unit(case, snr, schemes, models, realisation, args.seed)
                 seconds = time.perf_counter() - began
                 point_seconds += seconds
