@@ -46,8 +46,9 @@ $(STAMPS)/venv: requirements.txt codec/pyproject.toml | debs
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e codec
 	mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/lpips: $(STAMPS)/venv
+$(STAMPS)/metric-weights: $(STAMPS)/venv
 	$(PY) -c "from semcom_codec.metrics import lpips_weights; lpips_weights.lpips_state_dict_path()"
+	$(PY) -c "from semcom_codec.metrics import dists_weights; dists_weights.dists_state_dict_path()"
 	touch $@
 
 # Launchers in the venv: GRC and grcc on the venv's Python with the installed blocks found.
@@ -56,7 +57,7 @@ $(LAUNCHERS): $(VENV)/bin/%: tools/grc-launcher.in | $(STAMPS)/venv
 	sed -e 's|@VENV@|$(VENV)|g' -e 's|@TOOL@|$*|g' $< > $@.tmp
 	chmod +x $@.tmp && mv $@.tmp $@
 
-venv: debs $(STAMPS)/venv $(STAMPS)/lpips $(LAUNCHERS)
+venv: debs $(STAMPS)/venv $(STAMPS)/metric-weights $(LAUNCHERS)
 
 $(BUILD)/CMakeCache.txt: | venv
 	cmake -S $(ROOT) -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \

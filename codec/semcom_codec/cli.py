@@ -150,6 +150,49 @@ def _add_eval_parser(sub):
     p.set_defaults(func=_cmd_eval)
 
 
+def _cmd_link_curves(args):
+    import json
+    import shlex
+
+    from .baselines import link, link_curves
+
+    schemes = ([link.Mcs.parse(n) for n in args.schemes.split(",")] if args.schemes
+               else link.MCS_TABLE)
+
+    def progress(mcs, entry):
+        print(f"{mcs.label:20s} threshold {entry['threshold_db']:6.2f} dB "
+              f"(Shannon limit {link_curves.shannon_limit_db(mcs.efficiency):6.2f} dB, "
+              f"{len(entry['points'])} points, {entry['seconds']:.0f} s)", flush=True)
+
+    table = link_curves.measure_table(args.frames, args.step, args.seed, schemes, progress)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(table, f, indent=1)
+            f.write("\n")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(f"# Classical link: FER and thresholds of the 802.11n n = 648 schemes\n\n"
+                    f"Written by `semcom {shlex.join(args.argv)}` (AWGN, seed {args.seed}); "
+                    f"threshold: {table['criterion']}.\n\n" + link_curves.markdown(table))
+    return 0
+
+
+def _add_link_curves_parser(sub):
+    p = sub.add_parser("link-curves", help="FER / BER curves of every LDPC + QAM scheme "
+                                           "over AWGN and the SNR thresholds of the "
+                                           "rate-adaptive classical link")
+    p.add_argument("--frames", type=int, default=1000,
+                   help="codewords per point; a threshold has no error in this many")
+    p.add_argument("--step", type=float, default=0.25, help="Es/N0 grid step in dB")
+    p.add_argument("--schemes", default="", help="comma-separated, e.g. qpsk-12,64qam-56 "
+                                                 "(default: all sixteen)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="write the table here (the shipped one: "
+                                  "codec/semcom_codec/baselines/thresholds.json)")
+    p.add_argument("--markdown", help="write the curves as Markdown here")
+    p.set_defaults(func=_cmd_link_curves)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="semcom",
@@ -161,6 +204,7 @@ def build_parser():
     _add_train_parser(sub)
     _add_evaluate_parser(sub)
     _add_eval_parser(sub)
+    _add_link_curves_parser(sub)
     return parser
 
 

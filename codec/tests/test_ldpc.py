@@ -87,3 +87,29 @@ def test_bad_input_is_refused():
         code.decode(np.zeros((1, 647), np.float32))
     with pytest.raises(ValueError, match="non-finite"):
         code.decode(np.full((1, 648), np.nan, np.float32))
+
+
+@pytest.mark.parametrize("rate,k", [("1/2", 324), ("2/3", 432), ("3/4", 486), ("5/6", 540)])
+def test_every_rate_encodes_codewords_that_meet_every_check(rate, k):
+    code = ldpc.wifi_n648(rate)
+    assert (code.n, code.k) == (648, k)
+    info = np.random.default_rng(6).integers(0, 2, (20, k)).astype(np.uint8)
+    words = code.encode(info)
+    assert np.array_equal(words[:, :k], info)
+    assert not ((code.h.astype(np.int64) @ words.T.astype(np.int64)) % 2).any()
+    flipped = words.copy()
+    flipped[:, 600] ^= 1
+    assert not code.syndrome_ok(flipped).any()
+
+
+@pytest.mark.parametrize("rate", ["1/2", "2/3", "3/4", "5/6"])
+def test_every_base_matrix_equals_the_standards_table(rate):
+    path = os.path.join(SHARED_LDPC, f"wifi_802.11n_n648_r{rate.replace('/', '')}_base.txt")
+    if not os.path.exists(path):
+        pytest.skip("../shared/ldpc is not beside the repository")
+    assert np.array_equal(ldpc.BASE_MATRICES[rate], np.loadtxt(path, dtype=np.int64))
+
+
+def test_unknown_rate_is_refused():
+    with pytest.raises(ValueError, match="rates are 1/2, 2/3, 3/4, 5/6, not '7/8'"):
+        ldpc.wifi_n648("7/8")

@@ -46,8 +46,8 @@ def test_schemes_share_the_channel_and_results_resume(setup):
     assert run(weights, folder, out, "--markdown", str(md)) == 0
     results = json.loads((out / "results.json").read_text())
     rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results["results"]}
-    # 2 SNRs x (4 schemes x 4 levels + 4 at L4 + 2 deep JSCC at L2 and L4)
-    assert len(rows) == 2 * (4 * 4 + 4 + 2 * 2)
+    # 2 SNRs x (7 schemes x 4 levels + 4 at L4 + 2 deep JSCC at L2 and L4)
+    assert len(rows) == 2 * (7 * 4 + 4 + 2 * 2)
     codec = load_codec(weights)
     # at 40 dB MOC-RVQ gets its indices back: the noiseless image, with or without NRB
     # (the NRB output is requantized onto the same code vectors)
@@ -85,10 +85,25 @@ def test_schemes_share_the_channel_and_results_resume(setup):
         assert rows[("bpg-ldpc", level, 0.0)]["delivered"] == 0.0  # 3 bits/symbol at 0 dB
         assert rows[("bpg-ldpc", level, 0.0)]["psnr"] < 12.0        # mid-grey
     assert rows[("bpg-ldpc", 4, 40.0)]["psnr"] > rows[("bpg-ldpc", 1, 40.0)]["psnr"]
+    # the envelope tries the paper's scheme too (same noise): never below it, and never
+    # above capacity; at 40 dB it and the adaptive link take the fastest scheme
+    for level in (1, 2, 3, 4):
+        for snr in (0.0, 40.0):
+            best = rows[("bpg-ldpc-best", level, snr)]
+            assert best["psnr"] >= rows[("bpg-ldpc", level, snr)]["psnr"] - 1e-9
+            assert best["psnr"] <= rows[("bpg-capacity", level, snr)]["psnr"] + 1e-9
+            assert (rows[("jpeg-ldpc-best", level, snr)]["psnr"]
+                    >= rows[("jpeg-ldpc", level, snr)]["psnr"] - 1e-9)
+        for scheme in ("bpg-ldpc-best", "bpg-ldpc-adaptive"):
+            assert rows[(scheme, level, 40.0)]["mcs"] == "64qam-56"
+            assert rows[(scheme, level, 40.0)]["delivered"] == 1.0
+    assert rows[("bpg-ldpc-best", 4, 40.0)]["psnr"] > rows[("bpg-ldpc", 4, 40.0)]["psnr"]
     points = (out / "points.jsonl").read_text().splitlines()
     assert len(points) == 4
     text = md.read_text()
-    assert "sha256 `" in text and "- L4: MOC-RVQ vs BPG + LDPC" in text
+    assert "sha256 `" in text
+    assert "- L4 (CBR 1/24), PSNR, MOC-RVQ vs BPG + LDPC, best MCS: " in text
+    assert "| BPG + LDPC, rate-adaptive | " in text
     assert (tmp / "doc" / "results_fig3_levels.png").exists()
     assert (tmp / "doc" / "results_fig4_ablation.png").exists()
     assert (tmp / "doc" / "results.csv").read_text().startswith("scheme,label,levels,")
@@ -115,7 +130,9 @@ def test_scheme_selection_and_errors(setup, capsys):
     assert sweep.parse_schemes("moc-rvq,bpg-ldpc", (2, 4)) == {"moc-rvq": (2, 4),
                                                                "bpg-ldpc": (2, 4)}
     assert sweep.parse_schemes("", (1,)) == {k: (1,) for k in
-                                             ("moc-rvq", "jpeg-ldpc", "bpg-ldpc", "bpg-capacity")}
+                                             ("moc-rvq", "jpeg-ldpc", "bpg-ldpc",
+                                              "jpeg-ldpc-best", "bpg-ldpc-best",
+                                              "bpg-ldpc-adaptive", "bpg-capacity")}
     assert sweep.parse_schemes("deep-jscc,moc-rvq", (1, 4)) == {"deep-jscc": (4,),
                                                                 "moc-rvq": (1, 4)}
     with pytest.raises(ValueError, match="unknown scheme 'bpg'"):
@@ -149,13 +166,20 @@ def test_a_default_run_leaves_out_deep_jscc_rates_not_installed(setup, capsys, m
         capsys, weights, folder, tmp / "r5", "--schemes", "deep-jscc-mse", "--levels", "2")
 
 
-def test_summary_says_where_moc_rvq_wins():
+def test_summary_says_where_each_system_stands_with_the_numbers():
     rows = [{"scheme": s, "label": sweep.LABELS[s], "levels": 1, "esn0_db": snr, "psnr": p,
-             "lpips": lp} for s, snr, p, lp in (("moc-rvq", 0.0, 20, 0.5), ("bpg-ldpc", 0.0, 12, 1.0),
-                                                ("moc-rvq", 20.0, 24, 0.3), ("bpg-ldpc", 20.0, 28, 0.2))]
-    (line,) = report.summary_lines(rows)
-    assert line == ("L1: MOC-RVQ vs BPG + LDPC - LPIPS: beats at 0 dB, not at 20 dB; "
-                    "PSNR: beats at 0 dB, not at 20 dB")
+             "lpips": lp, "cbr": 1 / 96}
+            for s, snr, p, lp in (("moc-rvq", 0.0, 20, 0.5), ("bpg-ldpc-best", 0.0, 12, 1.0),
+                                  ("moc-rvq", 20.0, 24, 0.3), ("bpg-ldpc-best", 20.0, 28, 0.2),
+                                  ("bpg-capacity", 0.0, 21, 0.4),
+                                  ("bpg-capacity", 20.0, 30, 0.1))]
+    psnr_line, lpips_line = report.summary_lines(rows)
+    assert psnr_line == (
+        "L1 (CBR 1/96), PSNR, MOC-RVQ vs BPG + LDPC, best MCS: ahead at 0 dB (20.00 vs "
+        "12.00); behind at 20 dB (24.00 vs 28.00); vs BPG + capacity: behind at every SNR: "
+        "0 dB (20.00 vs 21.00), 20 dB (24.00 vs 30.00)")
+    assert lpips_line.startswith("L1 (CBR 1/96), LPIPS, MOC-RVQ vs BPG + LDPC, best MCS: "
+                                 "ahead at 0 dB (0.500 vs 1.000); behind at 20 dB")
 
 
 @pytest.mark.skipif(not os.path.isdir(KODAK), reason="../shared/data/kodak is not there")
@@ -172,7 +196,7 @@ def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
                 installed.append((scheme, level))
             except FileNotFoundError:
                 pass
-    assert len(results) == 3 * (4 * 4 + 4 + len(installed))
+    assert len(results) == 3 * (7 * 4 + 4 + len(installed))
     assert all(np.isfinite(r[m]) for r in results for m in sweep.METRICS)
     rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results}
     for level in (1, 2, 3, 4):
@@ -181,6 +205,12 @@ def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
             assert rows[("bpg-capacity", level, snr)]["psnr"] >= rows[("bpg-ldpc", level, snr)]["psnr"]
         assert rows[("moc-rvq", level, 20.0)]["psnr"] > rows[("moc-rvq", level, 0.0)]["psnr"]
     assert rows[("bpg-ldpc", 4, 20.0)]["delivered"] == 1.0
+    for level in (1, 2, 3, 4):  # the envelope: at least the paper's link, at most capacity
+        for snr in (0.0, 10.0, 20.0):
+            best = rows[("bpg-ldpc-best", level, snr)]["psnr"]
+            assert rows[("bpg-ldpc", level, snr)]["psnr"] <= best
+            assert best <= rows[("bpg-capacity", level, snr)]["psnr"]
+        assert rows[("bpg-ldpc-best", level, 10.0)]["delivered"] == 1.0
     for scheme, level in installed:  # the analog schemes degrade gracefully
         assert 0 < rows[(scheme, level, 20.0)]["psnr"] - rows[(scheme, level, 0.0)]["psnr"] < 6
 

@@ -17,6 +17,7 @@ Fig. 3 and Fig. 4 as PNG, and a Markdown report.
 import csv
 import hashlib
 import json
+import math
 import os
 import shlex
 import sys
@@ -25,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from ..baselines import link, source
+from ..baselines import link, link_curves, source
 from ..checkpoints import file_sha256
 from ..images import load_image
 from ..interface import Received
@@ -57,18 +58,28 @@ JSCC_SCHEMES = {
     "deep-jscc-mse": ("Deep JSCC (MSE)", "deep_jscc_mse"),
 }
 JSCC_LEVEL_CBRS = {2: "1/48", 4: "1/24"}
+# name: (label, link policy) of each classical scheme: the paper's fixed 64-QAM rate 1/2,
+# the best of the sixteen LDPC + QAM schemes that delivers (the envelope deep JSCC papers
+# compare against), a rate-adaptive link picking by measured SNR thresholds, capacity
 CLASSICAL_SCHEMES = {
-    "jpeg-ldpc": "JPEG + LDPC",
-    "bpg-ldpc": "BPG + LDPC",
-    "bpg-capacity": "BPG + capacity",
+    "jpeg-ldpc": ("JPEG + LDPC 1/2, 64-QAM (paper)", "paper"),
+    "bpg-ldpc": ("BPG + LDPC 1/2, 64-QAM (paper)", "paper"),
+    "jpeg-ldpc-best": ("JPEG + LDPC, best MCS", "best"),
+    "bpg-ldpc-best": ("BPG + LDPC, best MCS", "best"),
+    "bpg-ldpc-adaptive": ("BPG + LDPC, rate-adaptive", "adaptive"),
+    "bpg-capacity": ("BPG + capacity", "capacity"),
 }
 LABELS = {**{k: v[0] for k, v in MOC_SCHEMES.items()},
-          **{k: v[0] for k, v in JSCC_SCHEMES.items()}, **CLASSICAL_SCHEMES}
+          **{k: v[0] for k, v in JSCC_SCHEMES.items()},
+          **{k: v[0] for k, v in CLASSICAL_SCHEMES.items()}}
 # The default run: Fig. 3 (all levels) and the Fig. 4 ablation and soft demapping at L4.
 DEFAULT_SCHEMES = {
     "moc-rvq": (1, 2, 3, 4),
     "jpeg-ldpc": (1, 2, 3, 4),
     "bpg-ldpc": (1, 2, 3, 4),
+    "jpeg-ldpc-best": (1, 2, 3, 4),
+    "bpg-ldpc-best": (1, 2, 3, 4),
+    "bpg-ldpc-adaptive": (1, 2, 3, 4),
     "bpg-capacity": (1, 2, 3, 4),
     "deep-jscc": (2, 4),
     "deep-jscc-mse": (2, 4),
@@ -197,24 +208,65 @@ def run_unit(case, esn0_db, schemes, models, realisation, seed):
                                                                      * case.size[1]),
                             "delivered": True})
             else:
-                kind = "jpeg" if scheme.startswith("jpeg") else "hevc"
-                if scheme == "bpg-capacity":
-                    budget = link.capacity_bytes(
-                        esn0_db, realisation.power(case.symbols[level]))
-                else:
-                    budget = link.payload_bytes_for(case.symbols[level])
-                quality = case.coder(kind).best_quality(budget)
-                delivered = quality is not None
-                if delivered and scheme != "bpg-capacity":
-                    payload = case.coder(kind).payload(quality)
-                    delivered, _ = link.send_bitstream(
-                        payload, case.symbols[level], realisation, esn0_db,
-                        seed=seed * 1000 + case.index)
-                row.update(case.score_of(kind, quality if delivered else None))
-                row.update({"quality": quality, "budget_bytes": budget,
-                            "delivered": bool(delivered)})
+                row.update(classical_row(scheme, case, case.symbols[level], realisation,
+                                         esn0_db, seed * 1000 + case.index))
             rows.append(row)
     return rows
+
+
+def link_candidates(scheme, esn0_db, realisation):
+    """The schemes (Mcs) a classical row tries, in order, until one delivers: the paper's
+    one; the rate-adaptive link's pick from the measured thresholds; or, for the
+    envelope, every scheme from the most bits per symbol down (the first that delivers
+    carries the largest bitstream). Over AWGN the envelope skips schemes above the
+    channel's capacity, log2(1 + SNR) bits per symbol, which no code can decode."""
+    policy = CLASSICAL_SCHEMES[scheme][1]
+    if policy == "paper":
+        return [link.PAPER_MCS]
+    if policy == "adaptive":
+        pick = link_curves.adaptive_mcs(esn0_db, _thresholds())
+        return [pick] if pick is not None else []
+    limit = math.log2(1.0 + 10.0 ** (esn0_db / 10.0))
+    return [m for m in sorted(link.MCS_TABLE, key=lambda m: (-m.efficiency,
+                                                             link.MODULATIONS[m.modulation]))
+            if realisation.gains is not None or m.efficiency < limit]
+
+
+_THRESHOLDS = {}
+
+
+def _thresholds():
+    """The shipped threshold table of the rate-adaptive link (read once)."""
+    if not _THRESHOLDS:
+        _THRESHOLDS.update(link_curves.load_thresholds())
+    return _THRESHOLDS
+
+
+def classical_row(scheme, case, symbols, realisation, esn0_db, seed):
+    """Scores and link facts of one classical scheme: the highest source quality that
+    fits the link's payload, and whether its bitstream arrives intact (if not: grey)."""
+    kind = "jpeg" if scheme.startswith("jpeg") else "hevc"
+    coder = case.coder(kind)
+    if scheme == "bpg-capacity":
+        budget = link.capacity_bytes(esn0_db, realisation.power(symbols))
+        quality = coder.best_quality(budget)
+        return {**case.score_of(kind, quality), "quality": quality, "budget_bytes": budget,
+                "delivered": quality is not None, "mcs": None}
+    tried = None
+    for mcs in link_candidates(scheme, esn0_db, realisation):
+        budget = link.payload_bytes_for(symbols, mcs)
+        quality = coder.best_quality(budget)
+        tried = (mcs, budget, quality)
+        if quality is None:  # not even the lowest quality fits: nor with fewer bits
+            break
+        delivered, _ = link.send_bitstream(coder.payload(quality), symbols, realisation,
+                                           esn0_db, seed=seed, mcs=mcs)
+        if delivered:
+            return {**case.score_of(kind, quality), "quality": quality,
+                    "budget_bytes": budget, "delivered": True, "mcs": mcs.name}
+    mcs, budget, quality = tried or (None, 0, None)
+    return {**case.score_of(kind, None), "quality": quality, "budget_bytes": budget,
+            "delivered": False, "mcs": mcs.name if mcs else None}
 
 
 def _load_done(path):
@@ -249,6 +301,9 @@ def aggregate(rows):
                  "delivered": float(np.mean([m["delivered"] for m in members]))}
         for m in METRICS:
             entry[m] = float(np.mean([r[m] for r in members]))
+        picks = [m["mcs"] for m in members if m.get("mcs")]
+        if picks:  # the classical link's most frequent scheme
+            entry["mcs"] = max(sorted(set(picks)), key=picks.count)
         out.append(entry)
     return out
 
@@ -333,7 +388,9 @@ def run(args):
     # A point is reused only for the same model, channel, seed and scheme set.
     scheme_key = ";".join(f"{k}={','.join(map(str, v))}" for k, v in sorted(schemes.items()))
     config = (f"{sha[:16]}:{args.channel}:k{args.k_factor}:b{args.block_length}:s{args.seed}:"
-              f"{scheme_key}" + "".join(f":{file_sha256(f)[:16]}" for f in analog_files))
+              f"{scheme_key}" + "".join(f":{file_sha256(f)[:16]}" for f in analog_files)
+              + (f":t{file_sha256(link_curves.THRESHOLDS_PATH)[:16]}"
+                 if "bpg-ldpc-adaptive" in schemes else ""))
     done = _load_done(points_path)
     rows = []
     total = len(files) * len(snrs)
@@ -394,7 +451,8 @@ def write_outputs(results, meta, out, markdown=None):
         csv_paths.append(os.path.join(doc_dir, f"{stem}.csv"))
     for path in csv_paths:
         with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(results[0].keys()))
+            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(
+                key for r in results for key in r)))
             writer.writeheader()
             writer.writerows(results)
     figures = report.plot(results, doc_dir, stem)

@@ -7,14 +7,19 @@ METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpi
 # Which way is better, for "beats" statements.
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ms_ssim": True, "lpips": False}
 FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "jpeg-ldpc", "bpg-ldpc",
-                "bpg-capacity")
+                "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive", "bpg-capacity")
+LINK_SCHEMES = ("jpeg-ldpc", "bpg-ldpc", "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive")
+# the systems the summary places against the classical envelope and capacity
+SUMMARY_SYSTEMS = ("moc-rvq", "deep-jscc", "deep-jscc-mse")
 FIG4_SCHEMES = ("moc-rvq", "moc-rvq-no-nrb", "moc-rvq-no-reorder", "moc-rvq-no-reorder-no-nrb",
                 "moc-rvq-soft")
 # (line style, colour) per scheme, the same in every panel
 STYLES = {"moc-rvq": ("o-", "C0"), "moc-rvq-soft": ("o--", "C1"), "moc-rvq-no-nrb": ("s-", "C4"),
           "moc-rvq-no-reorder": ("^-", "C5"), "moc-rvq-no-reorder-no-nrb": ("v-", "C6"),
           "deep-jscc": ("*-", "C8"), "deep-jscc-mse": ("p-", "C9"),
-          "jpeg-ldpc": ("x:", "C7"), "bpg-ldpc": ("d-.", "C2"), "bpg-capacity": ("+--", "C3")}
+          "jpeg-ldpc": ("x:", "C7"), "bpg-ldpc": ("d:", "C2"), "jpeg-ldpc-best": ("x-.", "C7"),
+          "bpg-ldpc-best": ("d-", "C2"), "bpg-ldpc-adaptive": ("h-.", "C2"),
+          "bpg-capacity": ("+--", "C3")}
 
 
 def _cbr(results, level):
@@ -97,31 +102,49 @@ def plot(results, out, stem="results"):
     return paths
 
 
-def summary_lines(results, reference="bpg-ldpc"):
-    """One line per level: where MOC-RVQ beats the reference in PSNR and LPIPS, where not."""
+def _standing(ours, theirs, metric):
+    """Where ``ours`` beats ``theirs`` ({SNR: row}) in ``metric``, in words with numbers."""
+    better = HIGHER_IS_BETTER[metric]
+    fmt = "{:.2f}" if metric == "psnr" else "{:.3f}"
+    snrs = sorted(set(ours) & set(theirs))
+    wins = [s for s in snrs if ours[s][metric] != theirs[s][metric]
+            and (ours[s][metric] > theirs[s][metric]) == better]
+    losses = [s for s in snrs if s not in wins]
+
+    def figures(group):
+        return ", ".join(f"{s:g} dB ({fmt.format(ours[s][metric])} vs "
+                         f"{fmt.format(theirs[s][metric])})" for s in group)
+
+    if not wins:
+        return f"behind at every SNR: {figures(losses)}"
+    if not losses:
+        return f"ahead at every SNR: {figures(wins)}"
+    return f"ahead at {figures(wins)}; behind at {figures(losses)}"
+
+
+def summary_lines(results):
+    """Per level, metric and learned system: where it stands against the classical
+    envelope (BPG + LDPC, best MCS; the paper's fixed scheme when the envelope is not in
+    the run) and against BPG + capacity, with the numbers."""
+    present = {r["scheme"] for r in results}
+    reference = "bpg-ldpc-best" if "bpg-ldpc-best" in present else "bpg-ldpc"
     lines = []
     for level in sorted({r["levels"] for r in results}):
-        ours = {r["esn0_db"]: r for r in results if r["scheme"] == "moc-rvq" and r["levels"] == level}
-        theirs = {r["esn0_db"]: r for r in results
-                  if r["scheme"] == reference and r["levels"] == level}
-        snrs = sorted(set(ours) & set(theirs))
-        if not snrs:
-            continue
-        parts = []
-        for metric in ("lpips", "psnr"):
-            better = HIGHER_IS_BETTER[metric]
-            wins = [s for s in snrs if (ours[s][metric] > theirs[s][metric]) == better
-                    and ours[s][metric] != theirs[s][metric]]
-            losses = [s for s in snrs if s not in wins]
-            name = METRIC_LABELS[metric].split(" ")[0]
-            if not wins:
-                text = f"{name}: behind at every SNR ({_list(losses)})"
-            else:
-                text = f"{name}: beats at {_list(wins)}"
-                if losses:
-                    text += f", not at {_list(losses)}"
-            parts.append(text)
-        lines.append(f"L{level}: MOC-RVQ vs {_label(results, reference)} - " + "; ".join(parts))
+        def rows_of(scheme):
+            return {r["esn0_db"]: r for r in results
+                    if r["scheme"] == scheme and r["levels"] == level}
+
+        for metric in ("psnr", "lpips"):
+            for system in SUMMARY_SYSTEMS:
+                ours = rows_of(system)
+                if not ours:
+                    continue
+                parts = [f"vs {_label(results, ref)}: {_standing(ours, rows_of(ref), metric)}"
+                         for ref in (reference, "bpg-capacity") if rows_of(ref)]
+                if parts:
+                    lines.append(f"L{level} (CBR {_cbr(results, level)}), "
+                                 f"{METRIC_LABELS[metric].split(' ')[0]}, "
+                                 f"{_label(results, system)} " + "; ".join(parts))
     return lines
 
 
@@ -136,7 +159,7 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
     present = {r["scheme"] for r in results}
     others = [name for name, schemes in (
         ("deep JSCC", ("deep-jscc", "deep-jscc-mse")),
-        ("JPEG and BPG over LDPC + 64-QAM", ("jpeg-ldpc", "bpg-ldpc", "bpg-capacity")))
+        ("JPEG and BPG over LDPC + QAM", ("bpg-capacity",) + LINK_SCHEMES))
         if present & set(schemes)]
     lines = ["# Results: MOC-RVQ against " + (" and ".join(others) or "itself"), "",
              "Written by `semcom eval`; rerun it to reproduce every number here.", "",
@@ -156,10 +179,15 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
     lines += ["",
              "Every scheme sends, per image, the complex symbols MOC-RVQ sends at the same level "
              "(CBR = L/96) and meets the same noise. JPEG and BPG (HEVC intra, 4:4:4, charged "
-             "for the HEVC bitstream) take the highest quality that fits the rate-1/2 LDPC "
-             "payload; BPG + capacity the highest that fits symbols x log2(1 + SNR) bits with "
-             "no errors. A bitstream with any residual error after LDPC decoding is a failed "
-             "image, scored as mid-grey. Perceptual deep JSCC and deep JSCC (MSE) (analog, "
+             "for the HEVC bitstream) take the highest quality that fits the payload of an "
+             "802.11n n = 648 LDPC code and Gray QAM: the paper's fixed 64-QAM rate 1/2; "
+             "\"best MCS\", the best of BPSK / QPSK / 16-QAM / 64-QAM with rate 1/2, 2/3, 3/4 "
+             "or 5/6 whose bitstream decodes, per image and SNR (the envelope deep JSCC papers "
+             "compare against); \"rate-adaptive\", the scheme a link picks from the SNR "
+             "thresholds of `semcom link-curves` (docs/LINK_CURVES.md). BPG + capacity takes "
+             "the highest quality that fits symbols x log2(1 + SNR) bits with no errors. A "
+             "bitstream with any residual error after LDPC decoding is a failed image, scored "
+             "as mid-grey. Perceptual deep JSCC and deep JSCC (MSE) (analog, "
              "the shipped models at CBR 1/48 and 1/24) sit in the L2 and L4 tables: the "
              "same number of symbols, on the same noise samples, decoded with the Es/N0 "
              "known.", "", "## Summary", ""]
@@ -184,9 +212,18 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
                 lines.append(f"| {_label(results, scheme)} | " + " | ".join(
                     fmt.format(cells[s][metric]) if s in cells else "-" for s in snrs) + " |")
             lines.append("")
-        cells = {r["esn0_db"]: r for r in results
-                 if r["scheme"] == "bpg-ldpc" and r["levels"] == level}
-        if cells:
-            lines += ["Share of images BPG + LDPC delivered: " + ", ".join(
-                f"{s:g} dB {cells[s]['delivered']:.2f}" for s in snrs if s in cells), ""]
+        links = [s for s in LINK_SCHEMES if s in schemes]
+        if links:
+            lines += ["Classical links: share of images delivered, and the scheme used most "
+                      "(bits per symbol = modulation bits x code rate):", "",
+                      "| link | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
+                      "| --- |" + " --- |" * len(snrs)]
+            for scheme in links:
+                cells = {r["esn0_db"]: r for r in results
+                         if r["scheme"] == scheme and r["levels"] == level}
+                lines.append(f"| {_label(results, scheme)} | " + " | ".join(
+                    (f"{cells[s]['delivered']:.2f}" + (f" {cells[s]['mcs']}"
+                                                       if cells[s].get("mcs") else ""))
+                    if s in cells else "-" for s in snrs) + " |")
+            lines.append("")
     return "\n".join(lines)

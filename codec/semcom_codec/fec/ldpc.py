@@ -1,9 +1,11 @@
-"""The IEEE 802.11n LDPC code (n = 648, rate 1/2, Z = 27) of the classical baselines.
+"""The IEEE 802.11n LDPC codes (n = 648, Z = 27; rates 1/2, 2/3, 3/4, 5/6) of the
+classical baselines.
 
-The paper's JPEG and BPG references protect their bitstreams with this code. The project
-carries the standard's 12 x 24 base matrix and expands it: entry -1 is a zero 27 x 27 block,
-entry s >= 0 the identity cyclically shifted by s columns. Columns are in the standard's
-order, the 324 information bits first, so encoding is systematic.
+The paper's JPEG and BPG references protect their bitstreams with the rate-1/2 code; the
+best-scheme envelope picks among all four rates. The project carries the standard's base
+matrices (IEEE 802.11n-2009 Annex R, Table R.1) and expands them: entry -1 is a zero
+27 x 27 block, entry s >= 0 the identity cyclically shifted by s columns. Columns are in
+the standard's order, the k information bits first, so encoding is systematic.
 
 Decoding is belief propagation (sum-product, flooding schedule) on log-likelihood ratios
 LLR = log P(bit = 0) / P(bit = 1), vectorised over many codewords at once in numpy, with
@@ -28,6 +30,35 @@ BASE_MATRIX_N648_R12 = np.array([
     [25, -1, 8, -1, 23, 18, -1, 14, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0],
     [3, -1, -1, -1, 16, -1, -1, 2, 25, 5, -1, -1, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0],
 ], dtype=np.int64)
+
+BASE_MATRIX_N648_R23 = np.array([
+    [25, 26, 14, -1, 20, -1, 2, -1, 4, -1, -1, 8, -1, 16, -1, 18, 1, 0, -1, -1, -1, -1, -1, -1],
+    [10, 9, 15, 11, -1, 0, -1, 1, -1, -1, 18, -1, 8, -1, 10, -1, -1, 0, 0, -1, -1, -1, -1, -1],
+    [16, 2, 20, 26, 21, -1, 6, -1, 1, 26, -1, 7, -1, -1, -1, -1, -1, -1, 0, 0, -1, -1, -1, -1],
+    [10, 13, 5, 0, -1, 3, -1, 7, -1, -1, 26, -1, -1, 13, -1, 16, -1, -1, -1, 0, 0, -1, -1, -1],
+    [23, 14, 24, -1, 12, -1, 19, -1, 17, -1, -1, -1, 20, -1, 21, -1, 0, -1, -1, -1, 0, 0, -1, -1],
+    [6, 22, 9, 20, -1, 25, -1, 17, -1, 8, -1, 14, -1, 18, -1, -1, -1, -1, -1, -1, -1, 0, 0, -1],
+    [14, 23, 21, 11, 20, -1, 24, -1, 18, -1, 19, -1, -1, -1, -1, 22, -1, -1, -1, -1, -1, -1, 0, 0],
+    [17, 11, 11, 20, -1, 21, -1, 26, -1, 3, -1, -1, 18, -1, 26, -1, 1, -1, -1, -1, -1, -1, -1, 0],
+], dtype=np.int64)
+BASE_MATRIX_N648_R34 = np.array([
+    [16, 17, 22, 24, 9, 3, 14, -1, 4, 2, 7, -1, 26, -1, 2, -1, 21, -1, 1, 0, -1, -1, -1, -1],
+    [25, 12, 12, 3, 3, 26, 6, 21, -1, 15, 22, -1, 15, -1, 4, -1, -1, 16, -1, 0, 0, -1, -1, -1],
+    [25, 18, 26, 16, 22, 23, 9, -1, 0, -1, 4, -1, 4, -1, 8, 23, 11, -1, -1, -1, 0, 0, -1, -1],
+    [9, 7, 0, 1, 17, -1, -1, 7, 3, -1, 3, 23, -1, 16, -1, -1, 21, -1, 0, -1, -1, 0, 0, -1],
+    [24, 5, 26, 7, 1, -1, -1, 15, 24, 15, -1, 8, -1, 13, -1, 13, -1, 11, -1, -1, -1, -1, 0, 0],
+    [2, 2, 19, 14, 24, 1, 15, 19, -1, 21, -1, 2, -1, 24, -1, 3, -1, 2, 1, -1, -1, -1, -1, 0],
+], dtype=np.int64)
+BASE_MATRIX_N648_R56 = np.array([
+    [17, 13, 8, 21, 9, 3, 18, 12, 10, 0, 4, 15, 19, 2, 5, 10, 26, 19, 13, 13, 1, 0, -1, -1],
+    [3, 12, 11, 14, 11, 25, 5, 18, 0, 9, 2, 26, 26, 10, 24, 7, 14, 20, 4, 2, -1, 0, 0, -1],
+    [22, 16, 4, 3, 10, 21, 12, 5, 21, 14, 19, 5, -1, 8, 5, 18, 11, 5, 5, 15, 0, -1, 0, 0],
+    [7, 7, 14, 14, 4, 16, 16, 24, 24, 10, 1, 7, 15, 6, 10, 26, 8, 18, 21, 14, 1, -1, -1, 0],
+], dtype=np.int64)
+
+BASE_MATRICES = {"1/2": BASE_MATRIX_N648_R12, "2/3": BASE_MATRIX_N648_R23,
+                 "3/4": BASE_MATRIX_N648_R34, "5/6": BASE_MATRIX_N648_R56}
+RATES = tuple(BASE_MATRICES)
 
 # Larger |LLR| carry no information for the decoder and would overflow the phi function.
 _LLR_CLIP = 30.0
@@ -156,15 +187,22 @@ class LdpcCode:
         return bits, converged, iterations
 
 
-_CODE = None
+_CODES = {}
+
+
+def wifi_n648(rate="1/2"):
+    """The 802.11n n = 648 code of ``rate`` ("1/2", "2/3", "3/4" or "5/6"), built once per
+    process."""
+    if rate not in BASE_MATRICES:
+        raise ValueError(f"802.11n n = 648 LDPC rates are {', '.join(RATES)}, not {rate!r}")
+    if rate not in _CODES:
+        _CODES[rate] = LdpcCode(expand(BASE_MATRICES[rate], Z))
+    return _CODES[rate]
 
 
 def wifi_n648_r12():
-    """The 802.11n n = 648, k = 324 code (built once per process)."""
-    global _CODE
-    if _CODE is None:
-        _CODE = LdpcCode(expand(BASE_MATRIX_N648_R12, Z))
-    return _CODE
+    """The 802.11n n = 648, k = 324 code of the paper's baselines."""
+    return wifi_n648("1/2")
 
 
 def read_alist(path):

