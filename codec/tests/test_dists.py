@@ -27,7 +27,9 @@ def _tensor(path):
 
 @pytest.mark.skipif(not CALIBRATION.is_dir(),
                     reason=f"calibration images not present at {CALIBRATION}")
-def test_calibration_pairs_match_original(model):
+@pytest.mark.parametrize("bf16", [False, True])
+def test_calibration_pairs_match_original(model, bf16, monkeypatch):
+    monkeypatch.setattr(model, "bf16", bf16)  # fp32, and bf16 convolutions
     refs = torch.stack([_tensor(CALIBRATION / "ref" / f"{n}.bmp") for n in REFERENCE])
     dist = torch.stack([_tensor(CALIBRATION / "dist" / f"{n}.bmp") for n in REFERENCE])
     with torch.no_grad():

@@ -88,7 +88,8 @@ DEFAULT_SCHEMES = {
     "moc-rvq-no-reorder": (4,),
     "moc-rvq-no-reorder-no-nrb": (4,),
 }
-METRICS = ("psnr", "ssim", "ms_ssim", "lpips")
+METRICS = ("psnr", "ssim", "ms_ssim", "lpips", "dists")
+METRICS_VERSION = "m5"  # in each point's key: points scored on fewer metrics are redone
 
 
 def parse_schemes(text, levels):
@@ -106,34 +107,49 @@ def parse_schemes(text, levels):
 
 
 class Scorer:
-    """PSNR, SSIM, MS-SSIM and LPIPS of an image against one reference."""
+    """PSNR, SSIM, MS-SSIM, LPIPS and DISTS of images against one reference; an image
+    scored before (the same bytes) is not scored again."""
 
-    def __init__(self, reference, lpips):
+    def __init__(self, reference, lpips, dists=None):
         self.reference = reference
         self.lpips = lpips
+        self.dists = dists
         self.x = torch.from_numpy(reference).permute(2, 0, 1)[None].float()
+        self._dists_reference = None
+        self._done = {}
 
     def __call__(self, image):
-        image = np.asarray(image, dtype=np.float32)
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        key = hashlib.sha256(image.tobytes()).digest()
+        if key not in self._done:
+            self._done[key] = self._score(image)
+        return dict(self._done[key])
+
+    def _score(self, image):
         y = torch.from_numpy(image).permute(2, 0, 1)[None]
         with torch.no_grad():
             perceptual = float(self.lpips(y, self.x, normalize=True))
+            scores = {}
+            if self.dists is not None:
+                if self._dists_reference is None:
+                    self._dists_reference = self.dists.reference(self.x)
+                scores["dists"] = float(self.dists.compare(self._dists_reference, y)[0])
         structural, multiscale = ssim_and_ms_ssim(self.reference, image)
         return {"psnr": psnr(self.reference, image), "ssim": structural,
-                "ms_ssim": multiscale, "lpips": perceptual}
+                "ms_ssim": multiscale, "lpips": perceptual, **scores}
 
 
 class ImageCase:
     """One test image: its MOC-RVQ indices, symbol budgets, deep JSCC symbols and
     classical coders."""
 
-    def __init__(self, path, index, codec, lpips, cache_dir, analog_codecs):
+    def __init__(self, path, index, codec, lpips, cache_dir, analog_codecs, dists=None):
         self.path = path
         self.index = index
         self.name = os.path.splitext(os.path.basename(path))[0]
         self.image = load_image(path)
         self.size = self.image.shape[:2]
-        self.scorer = Scorer(self.image, lpips)
+        self.scorer = Scorer(self.image, lpips, dists)
         x = torch.from_numpy(self.image).permute(2, 0, 1)[None]
         self.indices = codec.encode(x)                      # [1, D, P, h, w]
         per_level = int(np.prod(self.indices.shape[2:]))
@@ -381,13 +397,16 @@ def run(args):
     schemes = {k: v for k, v in schemes.items() if v}
     models.update(analog_codecs)
     lpips = LPIPS().eval()
+    from ..metrics.dists import shared_module as dists_module
+
+    dists = dists_module()
     os.makedirs(args.out, exist_ok=True)
     cache_dir = os.path.join(args.out, "source_cache")
     points_path = os.path.join(args.out, "points.jsonl")
     sha = file_sha256(weights)
     # A point is reused only for the same model, channel, seed and scheme set.
     scheme_key = ";".join(f"{k}={','.join(map(str, v))}" for k, v in sorted(schemes.items()))
-    config = (f"{sha[:16]}:{args.channel}:k{args.k_factor}:b{args.block_length}:s{args.seed}:"
+    config = (f"{sha[:16]}:{METRICS_VERSION}:{args.channel}:k{args.k_factor}:b{args.block_length}:s{args.seed}:"
               f"{scheme_key}" + "".join(f":{file_sha256(f)[:16]}" for f in analog_files)
               + (f":t{file_sha256(link_curves.THRESHOLDS_PATH)[:16]}"
                  if "bpg-ldpc-adaptive" in schemes else ""))
@@ -409,7 +428,7 @@ def run(args):
                     continue
                 began = time.perf_counter()
                 if case is None:
-                    case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs)
+                    case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs, dists)
                     realisation = realisation_for(case, args)
                 unit = run_unit(case, snr, schemes, models, realisation, args.seed)
                 seconds = time.perf_counter() - began

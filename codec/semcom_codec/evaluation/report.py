@@ -3,9 +3,11 @@
 import os
 from fractions import Fraction
 
-METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS"}
+METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpips": "LPIPS",
+                 "dists": "DISTS"}
 # Which way is better, for "beats" statements.
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ms_ssim": True, "lpips": False}
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ms_ssim": True, "lpips": False,
+                    "dists": False}
 FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "jpeg-ldpc", "bpg-ldpc",
                 "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive", "bpg-capacity")
 LINK_SCHEMES = ("jpeg-ldpc", "bpg-ldpc", "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive")
@@ -134,10 +136,10 @@ def summary_lines(results):
             return {r["esn0_db"]: r for r in results
                     if r["scheme"] == scheme and r["levels"] == level}
 
-        for metric in ("psnr", "lpips"):
+        for metric in ("psnr", "lpips", "dists"):
             for system in SUMMARY_SYSTEMS:
                 ours = rows_of(system)
-                if not ours:
+                if not ours or any(metric not in r for r in ours.values()):
                     continue
                 parts = [f"vs {_label(results, ref)}: {_standing(ours, rows_of(ref), metric)}"
                          for ref in (reference, "bpg-capacity") if rows_of(ref)]
@@ -201,7 +203,7 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
     for level in levels:
         lines += [f"## L{level} (CBR {_cbr(results, level)})", ""]
         schemes = [s for s in dict.fromkeys(r["scheme"] for r in results if r["levels"] == level)]
-        for metric in ("psnr", "ssim", "ms_ssim", "lpips"):
+        for metric in METRIC_LABELS:
             lines += [f"{METRIC_LABELS[metric]}:", "",
                       "| scheme | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
                       "| --- |" + " --- |" * len(snrs)]

@@ -44,8 +44,12 @@ class L2Pool(nn.Module):
 class DISTS(nn.Module):
     """``DISTS()(x, y)`` -> [B] distances for x, y [B, 3, H, W] in [0, 1]."""
 
-    def __init__(self, state_dict=None):
+    def __init__(self, state_dict=None, bf16=None):
         super().__init__()
+        # bf16 convolutions where the CPU has them natively: 3x faster here, and the
+        # calibration pairs stay within 1e-4 of the original (tests/test_dists.py)
+        self.bf16 = (torch.ops.mkldnn._is_mkldnn_bf16_supported() if bf16 is None
+                     else bool(bf16))
         convs, pools, in_ch = [], [], 3
         self.stage_sizes = []
         for i, stage in enumerate(dists_weights.VGG16_STAGES):
@@ -68,37 +72,52 @@ class DISTS(nn.Module):
         self.eval()
 
     def features(self, x):
-        """The image and the five stages' last ReLU outputs."""
+        """The image and the five stages' last ReLU outputs (fp32)."""
         feats = [x]
-        h = (x - self.mean) / self.std
-        convs = iter(self.convs)
-        for pool, size in zip(self.pools, self.stage_sizes):
-            h = pool(h)
-            for _ in range(size):
-                h = F.relu(next(convs)(h))
-            feats.append(h)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16,
+                            enabled=self.bf16 and x.device.type == "cpu"):
+            h = (x - self.mean) / self.std
+            convs = iter(self.convs)
+            for pool, size in zip(self.pools, self.stage_sizes):
+                h = pool(h)
+                for _ in range(size):
+                    h = F.relu(next(convs)(h))
+                feats.append(h.float())
         return feats
+
+    def reference(self, x):
+        """The features of reference images x [B, 3, H, W] with their means and variances,
+        to score many images against them (``compare``) at half the cost."""
+        out = []
+        for f in self.features(x.to(self.mean.dtype)):
+            m = f.mean((2, 3), keepdim=True)
+            out.append((f, m, ((f - m) ** 2).mean((2, 3), keepdim=True)))
+        return out
+
+    def compare(self, reference, y):
+        """[B] DISTS of images y against a ``reference`` of the same shape."""
+        if y.dim() != 4 or tuple(y.shape[1:]) != tuple(reference[0][0].shape[1:]):
+            raise ValueError(f"DISTS: image {tuple(y.shape)} does not match the reference "
+                             f"{tuple(reference[0][0].shape)}")
+        total = self.alpha.sum() + self.beta.sum()
+        alphas = torch.split(self.alpha / total, dists_weights.CHANNELS, dim=1)
+        betas = torch.split(self.beta / total, dists_weights.CHANNELS, dim=1)
+        similarity = y.new_zeros(y.shape[0], dtype=self.mean.dtype)
+        for (fx, mx, vx), fy, alpha, beta in zip(reference, self.features(y.to(self.mean.dtype)),
+                                                  alphas, betas):
+            my = fy.mean((2, 3), keepdim=True)
+            vy = ((fy - my) ** 2).mean((2, 3), keepdim=True)
+            cov = (fx * fy).mean((2, 3), keepdim=True) - mx * my
+            texture = (2 * mx * my + C) / (mx ** 2 + my ** 2 + C)
+            structure = (2 * cov + C) / (vx + vy + C)
+            similarity = similarity + (alpha * texture + beta * structure).sum((1, 2, 3))
+        return 1 - similarity
 
     def forward(self, x, y):
         if x.shape != y.shape or x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"DISTS wants two [B, 3, H, W] tensors of the same shape, "
                              f"got {tuple(x.shape)} and {tuple(y.shape)}")
-        b = x.shape[0]
-        feats = self.features(torch.cat([x, y], dim=0).to(self.mean.dtype))
-        total = self.alpha.sum() + self.beta.sum()
-        alphas = torch.split(self.alpha / total, dists_weights.CHANNELS, dim=1)
-        betas = torch.split(self.beta / total, dists_weights.CHANNELS, dim=1)
-        similarity = x.new_zeros(b, dtype=self.mean.dtype)
-        for f, alpha, beta in zip(feats, alphas, betas):
-            fx, fy = f[:b], f[b:]
-            mx, my = fx.mean((2, 3), keepdim=True), fy.mean((2, 3), keepdim=True)
-            texture = (2 * mx * my + C) / (mx ** 2 + my ** 2 + C)
-            vx = ((fx - mx) ** 2).mean((2, 3), keepdim=True)
-            vy = ((fy - my) ** 2).mean((2, 3), keepdim=True)
-            cov = (fx * fy).mean((2, 3), keepdim=True) - mx * my
-            structure = (2 * cov + C) / (vx + vy + C)
-            similarity = similarity + (alpha * texture + beta * structure).sum((1, 2, 3))
-        return 1 - similarity
+        return self.compare(self.reference(x), y)
 
 
 @functools.lru_cache(maxsize=1)
