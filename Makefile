@@ -87,7 +87,7 @@ bench-header: build
 	$(PY) benchmarks/bench_header.py
 
 bench-blocks: build
-	$(PY) benchmarks/bench_blocks_vs_eval.py
+	$(PY) benchmarks/bench_blocks_vs_eval.py --markdown docs/BLOCKS_VS_EVAL.md
 
 # N images (default 8; make bench-stream N=24) through image source -> mapper -> AWGN -> sink
 N ?= 8

@@ -87,7 +87,9 @@ def main():
     parser.add_argument("--codecs", default="moc_rvq,deep_jscc,deep_jscc_mse")
     parser.add_argument("--cbr", nargs="+", default=["1/24", "1/48"], choices=sorted(LEVELS))
     parser.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0, 20.0])
+    parser.add_argument("--markdown", help="also write the table here (docs/BLOCKS_VS_EVAL.md)")
     args = parser.parse_args()
+    rows = []
     names = sorted(f for f in os.listdir(args.data)
                    if f.lower().endswith((".png", ".jpg", ".jpeg")))[:args.images]
     worst = 0.0
@@ -110,10 +112,29 @@ def main():
                         ours = blocks_psnr(codec, cbr, path, snr, noise[path])
                         theirs = scores[os.path.splitext(name)[0]]
                         worst = max(worst, abs(ours - theirs))
+                        rows.append((codec, cbr, os.path.splitext(name)[0], snr, ours, theirs))
                         print(f"{codec:14s} {cbr:5s} {os.path.splitext(name)[0]:10s} "
                               f"{snr:5.1f} {ours:7.2f} {theirs:7.2f} {ours - theirs:+6.2f}",
                               flush=True)
     print(f"largest |blocks - eval| PSNR difference: {worst:.3f} dB")
+    if args.markdown:
+        write_markdown(args.markdown, rows, worst)
+
+
+def write_markdown(path, rows, worst):
+    """The table as Markdown, with the command that wrote it."""
+    lines = ["# GNU Radio blocks against `semcom eval`, on the same noise", "",
+             f"Written by `python {' '.join(sys.argv)}`: PSNR (dB) of each image through "
+             "examples/loopback_awgn.py (image source, index mapper for MOC-RVQ, an AWGN "
+             "channel replaying the noise `semcom eval` draws for the image on the payload, "
+             "image sink) and through `semcom eval`.", "",
+             f"Largest difference: {worst:.3f} dB.", "",
+             "| codec | CBR | image | Es/N0 dB | blocks | semcom eval | difference |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {c} | {r} | {n} | {s:g} | {a:.2f} | {b:.2f} | {a - b:+.3f} |"
+              for c, r, n, s, a, b in rows]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

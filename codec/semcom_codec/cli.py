@@ -193,6 +193,26 @@ def _add_link_curves_parser(sub):
     p.set_defaults(func=_cmd_link_curves)
 
 
+def _cmd_grid(args):
+    from .evaluation import grid
+
+    return grid.run_cli(args)
+
+
+def _add_grid_parser(sub):
+    p = sub.add_parser("grid", help="one image's crop as each system and the classical "
+                                    "envelope deliver it at a few SNRs, as one PNG")
+    p.add_argument("--data", default="../shared/data/kodak", help="image folder")
+    p.add_argument("--image", default="kodim23.png", help="file name in --data")
+    p.add_argument("--level", type=int, default=4, choices=range(1, 5),
+                   help="MOC-RVQ level L: every row sends its L/96 symbols per sample")
+    p.add_argument("--snr", default="0,5,10,20", help="comma-separated Es/N0 dB")
+    p.add_argument("--crop", default="", help="TOP,LEFT,SIZE (default: the centre 256)")
+    p.add_argument("--seed", type=int, default=0, help="semcom eval's seed")
+    p.add_argument("--out", required=True, help="PNG to write")
+    p.set_defaults(func=_cmd_grid)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="semcom",
@@ -205,6 +225,7 @@ def build_parser():
     _add_evaluate_parser(sub)
     _add_eval_parser(sub)
     _add_link_curves_parser(sub)
+    _add_grid_parser(sub)
     return parser
 
 

@@ -230,3 +230,34 @@ def test_fading_channel_sweep(setup):
     assert rows[("bpg-ldpc", 5.0)]["delivered"] == 0.0
     assert rows[("bpg-capacity", 60.0)]["delivered"] == 1.0
     assert np.isfinite(rows[("moc-rvq-no-nrb", 5.0)]["lpips"])
+
+
+def test_grid_shows_each_system_from_the_sweeps_own_decodes(setup, capsys):
+    _, folder, tmp = setup
+    out = tmp / "grid.png"
+    assert cli.main(["grid", "--data", str(folder), "--image", "k1.png", "--level", "4",
+                     "--snr", "0,40", "--crop", "8,16,64", "--out", str(out)]) == 0
+    with Image.open(out) as picture:
+        assert picture.size[0] > 3 * 64 and picture.size[1] > 4 * 64  # 3 columns, 4 rows
+    from semcom_codec.evaluation import grid
+
+    image, tiles, labels, schemes = grid.decode_tiles(str(folder / "k1.png"), 4, [40.0],
+                                                      index=1)
+    assert schemes == list(grid.GRID_SCHEMES)
+    assert labels[-1] == "BPG + LDPC, best MCS"
+    # the tiles are the sweep's images: their scores are the sweep's rows for this image
+    results = tmp / "r_grid"
+    assert cli.main(["eval", "--data", str(folder), "--schemes", ",".join(schemes),
+                     "--levels", "4", "--snr", "40", "--threads", "1",
+                     "--out", str(results)]) == 0
+    rows = [r for line in (results / "points.jsonl").read_text().splitlines()
+            for r in json.loads(line)["rows"] if r["image"] == "k1"]
+    for row in rows:
+        assert tiles[(row["scheme"], 40.0)][1]["psnr"] == pytest.approx(row["psnr"], abs=1e-9)
+    for crop, words in (("0,0,8", "at least 16 pixels"), ("a,b,c", "TOP,LEFT,SIZE"),
+                        ("170,0,64", "inside the 184x176 image")):
+        capsys.readouterr()
+        assert cli.main(["grid", "--data", str(folder), "--image", "k1.png", "--crop", crop,
+                         "--snr", "40", "--out", str(tmp / "bad.png")]) == 1
+        assert words in capsys.readouterr().err
+    assert not (tmp / "bad.png").exists()
