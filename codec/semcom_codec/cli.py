@@ -137,6 +137,9 @@ def _add_eval_parser(sub):
     p.add_argument("--schemes", default="",
                    help="comma-separated schemes (default: Fig. 3 at every level, the "
                         "ablation and soft demapping at L4)")
+    p.add_argument("--systems", default="",
+                   help="comma-separated seed systems (moc-rvq, deep-jscc, deep-jscc-mse), "
+                        "each at its CBRs beside every classical row")
     p.add_argument("--channel", default="awgn", choices=["awgn", "rayleigh", "rician"])
     p.add_argument("--k-factor", type=float, default=1.0, help="Rician K (linear)")
     p.add_argument("--block-length", type=int, default=1, help="symbols per fading block")

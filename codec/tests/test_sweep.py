@@ -137,6 +137,13 @@ def test_scheme_selection_and_errors(setup, capsys):
                                                                 "moc-rvq": (1, 4)}
     with pytest.raises(ValueError, match="unknown scheme 'bpg'"):
         sweep.parse_schemes("bpg", (1,))
+    systems = sweep.parse_schemes(sweep.parse_systems("deep-jscc-mse"), (1, 2, 4))
+    assert systems == {"deep-jscc-mse": (2, 4),
+                       **{k: (1, 2, 4) for k in sweep.CLASSICAL_SCHEMES}}
+    with pytest.raises(ValueError, match="unknown system 'vq'"):
+        sweep.parse_systems("vq")
+    assert "not both" in eval_error(capsys, weights, folder, tmp / "r0", "--schemes",
+                                    "moc-rvq", "--systems", "moc-rvq")
     codec = load_codec(weights)
     plain = tmp / "plain.pt"
     save_codec(codec, plain)

@@ -92,6 +92,20 @@ METRICS = ("psnr", "ssim", "ms_ssim", "lpips", "dists")
 METRICS_VERSION = "m5"  # in each point's key: points scored on fewer metrics are redone
 
 
+# the seed systems `--systems` picks among; each comes with every classical row
+SYSTEMS = ("moc-rvq", "deep-jscc", "deep-jscc-mse")
+
+
+def parse_systems(text):
+    """The schemes of ``--systems a,b``: those systems at their CBRs beside every
+    classical row, as a scheme list for ``parse_schemes``."""
+    names = [n for n in text.split(",") if n]
+    for name in names:
+        if name not in SYSTEMS:
+            raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    return ",".join(names + list(CLASSICAL_SCHEMES))
+
+
 def parse_schemes(text, levels):
     """{scheme: levels} from "a,b,..." (empty: the defaults), restricted to ``levels``."""
     if not text:
@@ -405,6 +419,10 @@ def run(args):
     snrs = QUICK_SNRS if args.quick and not args.snr else tuple(
         float(s) for s in (args.snr or ",".join(map(str, DEFAULT_SNRS))).split(",") if s)
     levels = tuple(int(v) for v in args.levels.split(","))
+    if getattr(args, "systems", "") and args.schemes:
+        raise ValueError("give --schemes or --systems, not both")
+    if getattr(args, "systems", ""):
+        args.schemes = parse_systems(args.systems)
     schemes = parse_schemes(args.schemes, levels)
     files = data.image_files(args.data)
     files = files[:args.images or (QUICK_IMAGES if args.quick else None)]
