@@ -9,6 +9,7 @@ each tile its PSNR and LPIPS on the whole image.
 import os
 import sys
 from fractions import Fraction
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -33,7 +34,6 @@ def parse_crop(text, height, width):
 def decode_tiles(path, level, snrs, index=0, seed=0):
     """{(scheme, SNR): (HWC image, scores)} of ``path`` at ``level``, and the labels of
     the schemes present (a deep JSCC model that is not installed is left out)."""
-    from ..cli import build_parser
     from ..metrics.lpips import LPIPS
     from ..systems.moc_rvq.model import load_codec
     from ..zoo import default_codec_weights
@@ -47,7 +47,8 @@ def decode_tiles(path, level, snrs, index=0, seed=0):
         schemes.pop(scheme)
     codec = load_codec(default_codec_weights())
     models = {"reordered": (codec, None), **analog}
-    args = build_parser().parse_args(["eval", "--seed", str(seed)])
+    # semcom eval's defaults: AWGN, one realisation per image and seed
+    args = SimpleNamespace(channel="awgn", seed=seed, k_factor=1.0, block_length=1)
     tiles = {}
     with _temporary_folder() as cache:
         case = compare.ImageCase(path, index, codec, LPIPS().eval(), cache, analog)
