@@ -154,7 +154,6 @@ def _add_eval_parser(sub):
 
 
 def _cmd_link_curves(args):
-    import json
     import shlex
 
     from .baselines import link, link_curves
@@ -168,15 +167,7 @@ def _cmd_link_curves(args):
               f"{len(entry['points'])} points, {entry['seconds']:.0f} s)", flush=True)
 
     table = link_curves.measure_table(args.frames, args.step, args.seed, schemes, progress)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(table, f, indent=1)
-            f.write("\n")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(f"# Classical link: FER and thresholds of the 802.11n n = 648 schemes\n\n"
-                    f"Written by `semcom {shlex.join(args.argv)}` (AWGN, seed {args.seed}); "
-                    f"threshold: {table['criterion']}.\n\n" + link_curves.markdown(table))
+    link_curves.write(table, "semcom " + shlex.join(args.argv), args.json, args.markdown)
     return 0
 
 

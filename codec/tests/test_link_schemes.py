@@ -112,3 +112,17 @@ def test_a_bitstream_arrives_on_a_slow_scheme_where_the_paper_scheme_fails():
     assert not link.send_bitstream(payload, symbols, channel, 3.0)[0]
     with pytest.raises(ValueError, match="with BPSK rate 1/2"):
         link.send_bitstream(bytes(100), symbols, channel, 3.0, mcs=link.Mcs("bpsk", "1/2"))
+
+
+def test_link_curves_command_writes_a_table_the_adaptive_link_reads(tmp_path, capsys):
+    from semcom_codec import cli
+
+    table, page = tmp_path / "t.json", tmp_path / "c.md"
+    assert cli.main(["link-curves", "--schemes", "bpsk-12,qpsk-12", "--frames", "64",
+                     "--step", "1", "--json", str(table), "--markdown", str(page)]) == 0
+    thresholds = link_curves.load_thresholds(str(table))
+    assert set(thresholds) == {link.Mcs("bpsk", "1/2"), link.Mcs("qpsk", "1/2")}
+    assert thresholds[link.Mcs("bpsk", "1/2")] < thresholds[link.Mcs("qpsk", "1/2")]
+    assert "QPSK rate 1/2" in capsys.readouterr().out
+    text = page.read_text()
+    assert "semcom link-curves --schemes bpsk-12,qpsk-12" in text and "| BPSK rate 1/2 |" in text

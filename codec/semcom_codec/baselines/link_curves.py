@@ -114,3 +114,17 @@ def markdown(table):
         cells = ", ".join(f"{snr:g}: {fer:.3g} ({ber:.2g})" for snr, fer, ber in entry["points"])
         lines.append(f"| {Mcs.parse(name).label} | {cells} |")
     return "\n".join(lines) + "\n"
+
+
+def write(table, command, json_path=None, markdown_path=None):
+    """The table as JSON (what load_thresholds reads) and as a Markdown page naming the
+    command that measured it."""
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(table, f, indent=1)
+            f.write("\n")
+    if markdown_path:
+        with open(markdown_path, "w") as f:
+            f.write(f"# Classical link: FER and thresholds of the 802.11n n = 648 schemes\n\n"
+                    f"Written by `{command}` (AWGN, seed {table['seed']}); "
+                    f"threshold: {table['criterion']}.\n\n" + markdown(table))
