@@ -46,7 +46,7 @@ class DISTS(nn.Module):
 
     def __init__(self, state_dict=None, bf16=None):
         super().__init__()
-        # bf16 convolutions where the CPU has them natively: 3x faster here, and the
+        # bf16 convolutions where the CPU has them natively (faster there), and the
         # calibration pairs stay within 1e-4 of the original (tests/test_dists.py)
         self.bf16 = (torch.ops.mkldnn._is_mkldnn_bf16_supported() if bf16 is None
                      else bool(bf16))
