@@ -108,11 +108,17 @@ def _cmd_evaluate(args):
 
 
 def _add_evaluate_parser(sub):
-    p = sub.add_parser("evaluate", help="PSNR / LPIPS of a trained codec, noiseless and AWGN")
-    p.add_argument("--weights", help="codec weight file (default: the shipped small model)")
+    p = sub.add_parser("evaluate", help="the model card's table of one trained codec: "
+                                        "noiseless and AWGN, with its ablations (a preset "
+                                        "of 'semcom eval')")
+    p.add_argument("--weights", help="codec weight file, MOC-RVQ or deep JSCC "
+                                     "(default: the shipped small MOC-RVQ)")
     p.add_argument("--data", default="../shared/data/kodak", help="image folder")
-    p.add_argument("--snr", default="5,10,20", help="comma-separated Es/N0 dB values")
+    p.add_argument("--snr", default="5,10,20",
+                   help="comma-separated Es/N0 dB values (a noiseless row comes first)")
     p.add_argument("--quick", action="store_true", help="only the first 4 images")
+    p.add_argument("--out", default="",
+                   help="run folder, resumable (default: runs/evaluate_<weights name>)")
     p.add_argument("--json", help="also write the rows as JSON here")
     p.add_argument("--markdown", help="also write the table as Markdown here")
     p.add_argument("--device", default="cpu")
@@ -132,7 +138,8 @@ def _add_eval_parser(sub):
                                     "tables, Fig. 3 / Fig. 4 plots, RESULTS.md")
     p.add_argument("--weights", help="codec weight file (default: the shipped small model)")
     p.add_argument("--data", default="../shared/data/kodak", help="image folder")
-    p.add_argument("--snr", default="", help="comma-separated Es/N0 dB (default -5,0,...,30)")
+    p.add_argument("--snr", default="", help="comma-separated Es/N0 dB, 'noiseless' for a "
+                                             "point without channel (default -5,0,...,30)")
     p.add_argument("--levels", default="1,2,3,4", help="comma-separated levels L")
     p.add_argument("--schemes", default="",
                    help="comma-separated schemes (default: Fig. 3 at every level, the "
@@ -148,6 +155,7 @@ def _add_eval_parser(sub):
                    help="a smoke run: first 2 images, Es/N0 0, 10, 20 dB")
     p.add_argument("--out", default="runs/eval", help="run folder (resumable)")
     p.add_argument("--markdown", help="write the report here (e.g. docs/RESULTS.md)")
+    p.add_argument("--device", default="cpu", help="where the codecs run (metrics: CPU)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_eval)

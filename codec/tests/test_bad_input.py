@@ -11,7 +11,7 @@ from PIL import Image
 
 from semcom_codec import cli, malformed
 from semcom_codec.errors import BadWeightFile, ImageTooLarge, MetricUndefined, one_line
-from semcom_codec.evaluation.card import reorder_permutations
+from semcom_codec.evaluation.reordering import reorder_permutations
 from semcom_codec.images import MAX_IMAGE_PIXELS, load_image, load_image_bytes
 from semcom_codec.metrics.lpips import lpips_distance
 from semcom_codec.metrics.lpips_weights import load_numpy_pickle, lpips_state_dict

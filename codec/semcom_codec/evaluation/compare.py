@@ -34,22 +34,30 @@ from ..metrics.lpips import check_lpips_size
 from ..metrics.psnr import psnr
 from ..metrics.ssim import check_ms_ssim_size, ssim_and_ms_ssim
 from ..phy.channels import IndexChannel, Realisation
+from ..runtime import resolve_device
 from ..systems.moc_rvq.model import load_codec
 from ..training import data
-from .card import relabelled_codec_view, reorder_permutations, unreordered_indices
+from .reordering import relabelled_codec_view, reorder_permutations, unreordered_indices
 
 DEFAULT_SNRS = (-5, 0, 5, 10, 15, 20, 25, 30)
+NOISELESS = None  # the Es/N0 of a noiseless point: the codec alone, no channel
 QUICK_SNRS = (0, 10, 20)
 QUICK_IMAGES = 2
 GREY = 128 / 255.0
 
-# name: (label, reordered codebooks, NRB, demapping) of each MOC-RVQ variant
+# name: (label, reordered codebooks, NRB, demapping, receiver told the Es/N0) of each
+# MOC-RVQ variant. Without an NRB the Es/N0 only shapes the MMSE code vectors of hard
+# decisions: withheld, each decision is dequantized to the decided vector (the paper's
+# receiver without its NRB).
 MOC_SCHEMES = {
-    "moc-rvq": ("MOC-RVQ", True, True, "hard"),
-    "moc-rvq-soft": ("MOC-RVQ, soft demapping", True, True, "soft"),
-    "moc-rvq-no-nrb": ("MOC-RVQ w/o NRB", True, False, "hard"),
-    "moc-rvq-no-reorder": ("MOC-RVQ w/o reordering", False, True, "hard"),
-    "moc-rvq-no-reorder-no-nrb": ("MOC-RVQ w/o reordering, w/o NRB", False, False, "hard"),
+    "moc-rvq": ("MOC-RVQ", True, True, "hard", True),
+    "moc-rvq-soft": ("MOC-RVQ, soft demapping", True, True, "soft", True),
+    "moc-rvq-no-nrb": ("MOC-RVQ w/o NRB", True, False, "hard", True),
+    "moc-rvq-no-nrb-no-mmse": ("MOC-RVQ w/o NRB, decided code vectors", True, False, "hard",
+                               False),
+    "moc-rvq-no-reorder": ("MOC-RVQ w/o reordering", False, True, "hard", True),
+    "moc-rvq-no-reorder-no-nrb": ("MOC-RVQ w/o reordering, w/o NRB", False, False, "hard",
+                                  True),
 }
 # name: (label, shipped model) of each deep JSCC scheme, and the MOC-RVQ level whose
 # CBR each shipped CBR matches
@@ -106,6 +114,28 @@ def parse_systems(text):
     return ",".join(names + list(CLASSICAL_SCHEMES))
 
 
+def parse_snrs(text):
+    """Es/N0 values of "--snr a,b,...", "noiseless" standing for a point without channel."""
+    snrs = []
+    for token in (t.strip() for t in text.split(",")):
+        if token == "noiseless":
+            snrs.append(NOISELESS)
+        elif token:
+            try:
+                snrs.append(float(token))
+            except ValueError:
+                raise ValueError(f"--snr: {token!r} is neither a number of dB nor "
+                                 f"'noiseless'") from None
+    if len(set(snrs)) != len(snrs):
+        raise ValueError(f"--snr: {text!r} names an Es/N0 twice")
+    return tuple(snrs)
+
+
+def snr_order(snr):
+    """Sort key of Es/N0 values: the noiseless point first."""
+    return (snr is not NOISELESS, snr if snr is not NOISELESS else 0.0)
+
+
 def parse_schemes(text, levels):
     """{scheme: levels} from "a,b,..." (empty: the defaults), restricted to ``levels``."""
     if not text:
@@ -157,20 +187,28 @@ class ImageCase:
     """One test image: its MOC-RVQ indices, symbol budgets, deep JSCC symbols and
     classical coders."""
 
-    def __init__(self, path, index, codec, lpips, cache_dir, analog_codecs, dists=None):
+    def __init__(self, path, index, codec, lpips, cache_dir, analog_codecs, dists=None,
+                 device="cpu"):
         self.path = path
         self.index = index
         self.name = os.path.splitext(os.path.basename(path))[0]
         self.image = load_image(path)
         self.size = self.image.shape[:2]
         self.scorer = Scorer(self.image, lpips, dists)
-        x = torch.from_numpy(self.image).permute(2, 0, 1)[None]
-        self.indices = codec.encode(x)                      # [1, D, P, h, w]
+        x = torch.from_numpy(self.image).permute(2, 0, 1)[None].to(device)
+        began = time.perf_counter()
+        self.indices = codec.encode(x).cpu()                # [1, D, P, h, w]
+        # encoder seconds of each system, for its rows' encode + decode time
+        self.encode_seconds = {"moc-rvq": time.perf_counter() - began}
         per_level = int(np.prod(self.indices.shape[2:]))
         # Symbols of L levels: two indices per symbol, an odd count padded by one.
         self.symbols = {lv: -(-lv * per_level // 2) for lv in range(1, codec.cfg.levels + 1)}
         # {(scheme, level): unit-power symbols} of the deep JSCC schemes
-        self.analog = {key: analog.encode(self.image) for key, analog in analog_codecs.items()}
+        self.analog = {}
+        for key, analog in analog_codecs.items():
+            began = time.perf_counter()
+            self.analog[key] = analog.encode(self.image)
+            self.encode_seconds[key] = time.perf_counter() - began
         # one channel draw serves every scheme: as long as the longest transmission
         self.channel_length = max([*self.symbols.values(), *map(len, self.analog.values())])
         key = hashlib.sha256(self.image.tobytes()).hexdigest()[:12]
@@ -208,25 +246,38 @@ def _moc_received(indices, realisation, esn0_db, demapping, order):
 
 def moc_image(scheme, level, case, models, realisation, esn0_db):
     """The HWC image a MOC-RVQ variant decodes from the case's indices at ``level``
-    through the realisation."""
-    _, reordered, nrb, demapping = MOC_SCHEMES[scheme]
+    through the realisation (noiseless: the indices themselves, no NRB: every variant
+    is then the same codec)."""
+    _, reordered, nrb, demapping, told = MOC_SCHEMES[scheme]
     model, perms = models["reordered" if reordered else "unreordered"]
     sent = case.indices[:, :level]
     if not reordered:
         sent = unreordered_indices(sent, perms)
-    received = _moc_received(sent, realisation, esn0_db, demapping, model.cfg.entries)
+    if esn0_db is NOISELESS:
+        received, nrb = sent, False
+    else:
+        received = _moc_received(sent, realisation, esn0_db, demapping, model.cfg.entries)
+    device = next(model.parameters()).device
     # the receiver knows the (average) Es/N0, as a real one estimates it
-    image = model.decode(received, size=case.size, noise_reduction=nrb, esn0_db=esn0_db)
-    return image[0].permute(1, 2, 0).numpy()
+    image = model.decode(received.to(device), size=case.size, noise_reduction=nrb,
+                         esn0_db=esn0_db if told else None)
+    return image[0].permute(1, 2, 0).cpu().numpy()
+
+
+NOISELESS_N0 = 1e-10  # what an analog decoder is told at the noiseless point
 
 
 def jscc_image(scheme, level, case, models, realisation, esn0_db):
     """The HWC image a deep JSCC model decodes from its symbols through the realisation
     (the decoder told the noise variance)."""
-    received, n0 = realisation.apply(torch.from_numpy(case.analog[(scheme, level)]), esn0_db)
-    noise_var = float(n0[0]) if realisation.gains is None else n0.numpy()
-    return models[(scheme, level)].decode(Received(received.numpy(), noise_var),
-                                          height=case.size[0], width=case.size[1])
+    sent = case.analog[(scheme, level)]
+    if esn0_db is NOISELESS:  # the symbols themselves, the decoder told a vanishing N0
+        received = Received(sent, NOISELESS_N0)
+    else:
+        symbols, n0 = realisation.apply(torch.from_numpy(sent), esn0_db)
+        noise_var = float(n0[0]) if realisation.gains is None else n0.numpy()
+        received = Received(symbols.numpy(), noise_var)
+    return models[(scheme, level)].decode(received, height=case.size[0], width=case.size[1])
 
 
 def decoded_image(scheme, level, case, models, realisation, esn0_db, seed):
@@ -243,20 +294,36 @@ def decoded_image(scheme, level, case, models, realisation, esn0_db, seed):
     return case.coder(kind).reconstruction(row["quality"]) / 255.0
 
 
+def schemes_at(schemes, esn0_db):
+    """The schemes a point computes: all of them over a channel; at the noiseless point
+    only the codecs themselves (every MOC-RVQ variant is then plain MOC-RVQ, and a
+    classical link has nothing to adapt to)."""
+    if esn0_db is not NOISELESS:
+        return schemes
+    return {k: v for k, v in schemes.items() if k == "moc-rvq" or k in JSCC_SCHEMES}
+
+
 def run_unit(case, esn0_db, schemes, models, realisation, seed):
-    """All scheme rows of one image at one SNR."""
+    """All scheme rows of one image at one SNR. A learned system's row carries the
+    seconds of its encoder and of this receiver's decode."""
     rows = []
-    for scheme, levels in schemes.items():
+    for scheme, levels in schemes_at(schemes, esn0_db).items():
         for level in levels:
             row = {"image": case.name, "scheme": scheme, "levels": level, "esn0_db": esn0_db,
                    "symbols": case.symbols[level],
                    "cbr": case.symbols[level] / (3 * case.size[0] * case.size[1])}
             if scheme in MOC_SCHEMES:
+                began = time.perf_counter()
                 image = moc_image(scheme, level, case, models, realisation, esn0_db)
+                row["codec_seconds"] = (case.encode_seconds["moc-rvq"]
+                                        + time.perf_counter() - began)
                 row.update(case.scorer(image))
                 row["delivered"] = True
             elif scheme in JSCC_SCHEMES:
+                began = time.perf_counter()
                 image = jscc_image(scheme, level, case, models, realisation, esn0_db)
+                row["codec_seconds"] = (case.encode_seconds[(scheme, level)]
+                                        + time.perf_counter() - began)
                 sent = len(case.analog[(scheme, level)])
                 row.update(case.scorer(image))
                 row.update({"symbols": sent, "cbr": sent / (3 * case.size[0] * case.size[1]),
@@ -352,13 +419,17 @@ def aggregate(rows):
     for r in rows:
         groups.setdefault((r["scheme"], r["levels"], r["esn0_db"]), []).append(r)
     out = []
-    for (scheme, level, snr), members in sorted(groups.items()):
+    for (scheme, level, snr), members in sorted(groups.items(),
+                                                key=lambda g: (g[0][:2], snr_order(g[0][2]))):
         entry = {"scheme": scheme, "label": LABELS[scheme], "levels": level, "esn0_db": snr,
                  "images": len(members), "symbols": float(np.mean([m["symbols"] for m in members])),
                  "cbr": float(np.mean([m["cbr"] for m in members])),
                  "delivered": float(np.mean([m["delivered"] for m in members]))}
         for m in METRICS:
             entry[m] = float(np.mean([r[m] for r in members]))
+        seconds = [m["codec_seconds"] for m in members if "codec_seconds" in m]
+        if seconds:  # a learned system: encode + decode per image
+            entry["codec_seconds_median"] = float(np.median(seconds))
         picks = [m["mcs"] for m in members if m.get("mcs")]
         if picks:  # the classical link's most frequent scheme
             entry["mcs"] = max(sorted(set(picks)), key=picks.count)
@@ -366,12 +437,25 @@ def aggregate(rows):
     return out
 
 
-def load_jscc_models(schemes, required=True):
+def level_of_cbr(cbr):
+    """The MOC-RVQ level whose CBR a deep JSCC model's ``cbr`` (a string, "1/24") is."""
+    for level, text in JSCC_LEVEL_CBRS.items():
+        if text == cbr:
+            return level
+    raise ValueError(f"a deep JSCC model at CBR {cbr} has no MOC-RVQ level to stand beside: "
+                     f"it is compared at " + ", ".join(
+                         f"{c} (L{lv})" for lv, c in JSCC_LEVEL_CBRS.items()))
+
+
+def load_jscc_models(schemes, required=True, files=None, device="cpu"):
     """{(scheme, level): ImageCodec} of the deep JSCC schemes asked for, at the CBR of
-    each level (shipped weights, found as zoo.load finds them), their files, and the
-    (scheme, level) pairs left out because their weights are not installed (only when
-    not ``required``: a default run; asked for by name, a missing file is an error)."""
+    each level (shipped weights, found as zoo.load finds them, or the weight file
+    ``files[scheme]``), their files, and the (scheme, level) pairs left out because their
+    weights are not installed (only when not ``required``: a default run; asked for by
+    name, a missing file is an error)."""
     from .. import zoo
+
+    files = files or {}
 
     codecs, missing = {}, []
     for scheme, levels in schemes.items():
@@ -382,8 +466,15 @@ def load_jscc_models(schemes, required=True):
                 raise ValueError(f"{scheme} runs at the CBR of levels "
                                  f"{', '.join(map(str, JSCC_LEVEL_CBRS))}, not L{level}")
             try:
-                codecs[(scheme, level)] = zoo.load(JSCC_SCHEMES[scheme][1],
-                                                   cbr=JSCC_LEVEL_CBRS[level])
+                if scheme in files:
+                    codec = zoo.load(files[scheme], device=device)
+                    if codec.system != JSCC_SCHEMES[scheme][1]:
+                        raise ValueError(f"{files[scheme]}: a {codec.system} model, "
+                                         f"not {JSCC_SCHEMES[scheme][1]}")
+                else:
+                    codec = zoo.load(JSCC_SCHEMES[scheme][1], cbr=JSCC_LEVEL_CBRS[level],
+                                     device=device)
+                codecs[(scheme, level)] = codec
             except FileNotFoundError:
                 if required:
                     raise
@@ -415,19 +506,21 @@ def run(args):
     from ..metrics.lpips import LPIPS
     from ..zoo import default_codec_weights
 
+    device = resolve_device(getattr(args, "device", "cpu"))  # a missing GPU: before any work
     weights = args.weights or default_codec_weights()
-    snrs = QUICK_SNRS if args.quick and not args.snr else tuple(
-        float(s) for s in (args.snr or ",".join(map(str, DEFAULT_SNRS))).split(",") if s)
+    snrs = QUICK_SNRS if args.quick and not args.snr else parse_snrs(
+        args.snr or ",".join(map(str, DEFAULT_SNRS)))
     levels = tuple(int(v) for v in args.levels.split(","))
     if getattr(args, "systems", "") and args.schemes:
         raise ValueError("give --schemes or --systems, not both")
     if getattr(args, "systems", ""):
         args.schemes = parse_systems(args.systems)
-    schemes = parse_schemes(args.schemes, levels)
+    # a preset (semcom evaluate) hands its {scheme: levels} over directly
+    schemes = getattr(args, "scheme_levels", None) or parse_schemes(args.schemes, levels)
     files = data.image_files(args.data)
     files = files[:args.images or (QUICK_IMAGES if args.quick else None)]
     data.check_test_images(files, [check_lpips_size, check_ms_ssim_size])
-    codec = load_codec(weights)
+    codec = load_codec(weights, device)
     perms = reorder_permutations(weights, codec)
     if perms is None and any(s in MOC_SCHEMES and not MOC_SCHEMES[s][1] for s in schemes):
         raise ValueError(f"{weights} holds no reordering permutations: the unreordered "
@@ -435,7 +528,9 @@ def run(args):
     models = {"reordered": (codec, None),
               "unreordered": (relabelled_codec_view(codec, perms), perms) if perms is not None
               else None}
-    analog_codecs, analog_files, left_out = load_jscc_models(schemes, bool(args.schemes))
+    analog_codecs, analog_files, left_out = load_jscc_models(
+        schemes, bool(args.schemes or getattr(args, "scheme_levels", None)),
+        getattr(args, "jscc_files", None), device)
     for scheme, level in left_out:
         print(f"semcom eval: {LABELS[scheme]} at CBR {JSCC_LEVEL_CBRS[level]} (L{level}) left "
               f"out: its weights are not installed", file=sys.stderr)
@@ -474,7 +569,8 @@ def run(args):
                     continue
                 began = time.perf_counter()
                 if case is None:
-                    case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs, dists)
+                    case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs, dists,
+                                     device)
                     realisation = realisation_for(case, args)
                 unit = run_unit(case, snr, schemes, models, realisation, args.seed)
                 seconds = time.perf_counter() - began

@@ -13,6 +13,11 @@ FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "jpeg-l
 LINK_SCHEMES = ("jpeg-ldpc", "bpg-ldpc", "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive")
 # the systems the summary places against the classical envelope and capacity
 SUMMARY_SYSTEMS = ("moc-rvq", "deep-jscc", "deep-jscc-mse")
+# the per-CBR pictures: every learned system, the classical envelope and its realistic and
+# capacity neighbours, the paper's fixed link
+CBR_SCHEMES = ("moc-rvq", "deep-jscc", "deep-jscc-mse", "bpg-ldpc-best", "bpg-ldpc-adaptive",
+               "bpg-capacity", "bpg-ldpc")
+CBR_METRICS = ("psnr", "lpips", "dists")
 FIG4_SCHEMES = ("moc-rvq", "moc-rvq-no-nrb", "moc-rvq-no-reorder", "moc-rvq-no-reorder-no-nrb",
                 "moc-rvq-soft")
 # (line style, colour) per scheme, the same in every panel
@@ -31,8 +36,10 @@ def _cbr(results, level):
 
 
 def _series(results, scheme, level, metric):
+    """(Es/N0 values, metric values) of one curve; a noiseless point has no place on it."""
     points = sorted((r["esn0_db"], r[metric]) for r in results
-                    if r["scheme"] == scheme and r["levels"] == level)
+                    if r["scheme"] == scheme and r["levels"] == level
+                    and r["esn0_db"] is not None)
     return [p[0] for p in points], [p[1] for p in points]
 
 
@@ -82,18 +89,12 @@ def plot(results, out, stem="results"):
     plt.close(fig)
     paths.append(path)
 
+    paths += plot_per_cbr(results, out, stem)
     top = max(levels)
     ablation = [s for s in FIG4_SCHEMES if s in schemes and _series(results, s, top, "psnr")[0]]
     if len(ablation) > 1:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-        for ax, metric in zip(axes, ("psnr", "lpips")):
-            for scheme in ablation:
-                x, y = _series(results, scheme, top, metric)
-                style, colour = STYLES[scheme]
-                ax.plot(x, y, style, color=colour, label=_label(results, scheme), ms=4)
-            ax.set_xlabel("Es/N0 (dB)")
-            ax.set_ylabel(METRIC_LABELS[metric])
-            ax.grid(alpha=0.3)
+        _metric_panels(axes, results, ablation, top, ("psnr", "lpips"))
         axes[0].set_title(f"Ablation at L{top}")
         axes[1].legend(fontsize=8)
         fig.tight_layout()
@@ -104,13 +105,56 @@ def plot(results, out, stem="results"):
     return paths
 
 
+def _metric_panels(axes, results, schemes, level, metrics):
+    """One panel per metric against Es/N0, a curve per scheme at ``level``."""
+    for ax, metric in zip(axes, metrics):
+        for scheme in schemes:
+            x, y = _series(results, scheme, level, metric)
+            style, colour = STYLES[scheme]
+            ax.plot(x, y, style, color=colour, label=_label(results, scheme), ms=4)
+        ax.set_xlabel("Es/N0 (dB)")
+        ax.set_ylabel(METRIC_LABELS[metric])
+        ax.grid(alpha=0.3)
+
+
+def plot_per_cbr(results, out, stem="results"):
+    """STEM_cbr<a>-<b>.png per level: PSNR, LPIPS and DISTS against Es/N0 of every system
+    at that CBR beside the classical envelope; returns their paths."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    schemes = {r["scheme"] for r in results}
+    for level in sorted({r["levels"] for r in results}):
+        shown = [s for s in CBR_SCHEMES if s in schemes and _series(results, s, level, "psnr")[0]]
+        if not shown:
+            continue
+        cbr = _cbr(results, level)
+        fig, axes = plt.subplots(1, len(CBR_METRICS), figsize=(4.2 * len(CBR_METRICS), 3.6))
+        _metric_panels(axes, results, shown, level, CBR_METRICS)
+        axes[0].set_title(f"CBR {cbr} (MOC-RVQ L{level})", loc="left")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8)
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
+        path = os.path.join(out, f"{stem}_cbr{cbr.numerator}-{cbr.denominator}.png")
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _wins(ours, theirs, metric):
+    """The Es/N0 values where ``ours`` ({SNR: row}) beats ``theirs`` in ``metric``."""
+    better = HIGHER_IS_BETTER[metric]
+    return [s for s in sorted(set(ours) & set(theirs))
+            if ours[s][metric] != theirs[s][metric]
+            and (ours[s][metric] > theirs[s][metric]) == better]
+
+
 def _standing(ours, theirs, metric):
     """Where ``ours`` beats ``theirs`` ({SNR: row}) in ``metric``, in words with numbers."""
-    better = HIGHER_IS_BETTER[metric]
     fmt = "{:.2f}" if metric == "psnr" else "{:.3f}"
     snrs = sorted(set(ours) & set(theirs))
-    wins = [s for s in snrs if ours[s][metric] != theirs[s][metric]
-            and (ours[s][metric] > theirs[s][metric]) == better]
+    wins = _wins(ours, theirs, metric)
     losses = [s for s in snrs if s not in wins]
 
     def figures(group):
@@ -124,6 +168,39 @@ def _standing(ours, theirs, metric):
     return f"ahead at {figures(wins)}; behind at {figures(losses)}"
 
 
+def _rows_of(results, scheme, level):
+    """{Es/N0: row} of one scheme at one level, over a channel (no noiseless point)."""
+    return {r["esn0_db"]: r for r in results if r["scheme"] == scheme
+            and r["levels"] == level and r["esn0_db"] is not None}
+
+
+def headline_lines(results):
+    """Per CBR, in one sentence: at which Es/N0 MOC-RVQ beats the classical envelope and
+    BPG + capacity, metric by metric."""
+    present = {r["scheme"] for r in results}
+    reference = "bpg-ldpc-best" if "bpg-ldpc-best" in present else "bpg-ldpc"
+    lines = []
+    for level in sorted({r["levels"] for r in results}):
+        ours = _rows_of(results, "moc-rvq", level)
+        if not ours:
+            continue
+        parts = []
+        for ref in (reference, "bpg-capacity"):
+            theirs = _rows_of(results, ref, level)
+            if not theirs:
+                continue
+            said = []
+            for metric in CBR_METRICS:
+                wins = _wins(ours, theirs, metric)
+                where = ", ".join(f"{s:g}" for s in wins) + " dB" if wins else "no Es/N0"
+                said.append(f"in {METRIC_LABELS[metric].split(' ')[0]} at {where}")
+            parts.append(f"{_label(results, ref)} " + ", ".join(said))
+        if parts:
+            lines.append(f"CBR {_cbr(results, level)} (L{level}): MOC-RVQ beats "
+                         + "; it beats ".join(parts) + ".")
+    return lines
+
+
 def summary_lines(results):
     """Per level, metric and learned system: where it stands against the classical
     envelope (BPG + LDPC, best MCS; the paper's fixed scheme when the envelope is not in
@@ -133,8 +210,7 @@ def summary_lines(results):
     lines = []
     for level in sorted({r["levels"] for r in results}):
         def rows_of(scheme):
-            return {r["esn0_db"]: r for r in results
-                    if r["scheme"] == scheme and r["levels"] == level}
+            return _rows_of(results, scheme, level)
 
         for metric in ("psnr", "lpips", "dists"):
             for system in SUMMARY_SYSTEMS:
@@ -150,10 +226,8 @@ def summary_lines(results):
     return lines
 
 
-def _list(snrs):
-    if not snrs:
-        return "no SNR"
-    return ", ".join(f"{s:g}" for s in snrs) + " dB"
+def _column(snr):
+    return "noiseless" if snr is None else f"{snr:g} dB"
 
 
 def markdown(results, meta, figures, doc_dir, csv_path=None):
@@ -192,20 +266,23 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
              "as mid-grey. Perceptual deep JSCC and deep JSCC (MSE) (analog, "
              "the shipped models at CBR 1/48 and 1/24) sit in the L2 and L4 tables: the "
              "same number of symbols, on the same noise samples, decoded with the Es/N0 "
-             "known.", "", "## Summary", ""]
+             "known.", "", "## Summary", "", "In short:", ""]
+    lines += [f"- {line}" for line in headline_lines(results)]
+    lines += ["", "Per CBR, metric and learned system, with the figures (ours vs theirs):", ""]
     lines += [f"- {line}" for line in summary_lines(results)]
     lines += [""]
     for path in figures:
         rel = os.path.relpath(path, doc_dir)
         lines += [f"![{os.path.basename(path)}]({rel})", ""]
     levels = sorted({r["levels"] for r in results})
-    snrs = sorted({r["esn0_db"] for r in results})
+    snrs = sorted({r["esn0_db"] for r in results},
+                  key=lambda s: (s is not None, s if s is not None else 0.0))
     for level in levels:
         lines += [f"## L{level} (CBR {_cbr(results, level)})", ""]
         schemes = [s for s in dict.fromkeys(r["scheme"] for r in results if r["levels"] == level)]
         for metric in METRIC_LABELS:
             lines += [f"{METRIC_LABELS[metric]}:", "",
-                      "| scheme | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
+                      "| scheme | " + " | ".join(map(_column, snrs)) + " |",
                       "| --- |" + " --- |" * len(snrs)]
             for scheme in schemes:
                 cells = {r["esn0_db"]: r for r in results
@@ -218,7 +295,7 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
         if links:
             lines += ["Classical links: share of images delivered, and the scheme used most "
                       "(bits per symbol = modulation bits x code rate):", "",
-                      "| link | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
+                      "| link | " + " | ".join(map(_column, snrs)) + " |",
                       "| --- |" + " --- |" * len(snrs)]
             for scheme in links:
                 cells = {r["esn0_db"]: r for r in results
