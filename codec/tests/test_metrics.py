@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from semcom_codec.errors import MetricUndefined
 from semcom_codec.images import to_uint8
-from semcom_codec.metrics.ssim import ms_ssim, ssim, ssim_and_ms_ssim
+from semcom_codec.metrics.ssim import MultiScaleReference, ms_ssim, ssim, ssim_and_ms_ssim
 
 
 def reference_ssim_channel(a, b):
@@ -89,3 +89,15 @@ def test_ssim_and_ms_ssim_in_one_pass_equal_the_separate_ones():
     ref = rng.random((180, 190, 3))
     test = np.clip(ref + rng.normal(0, 0.1, ref.shape), 0, 1)
     assert ssim_and_ms_ssim(ref, test) == (ssim(ref, test), ms_ssim(ref, test))
+
+
+def test_a_reference_scored_against_many_images_gives_each_ones_own_figures():
+    rng = np.random.default_rng(10)
+    ref = rng.random((180, 190, 3))
+    reference = MultiScaleReference(ref)
+    for noise in (0.02, 0.2, 0.0):
+        test = np.clip(ref + rng.normal(0, noise, ref.shape), 0, 1)
+        assert reference(test) == (ssim(ref, test), ms_ssim(ref, test))
+    assert reference(ref)[1] == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(ValueError, match="shapes differ"):
+        reference(ref[:-1])

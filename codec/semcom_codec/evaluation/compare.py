@@ -32,7 +32,7 @@ from ..images import load_image
 from ..interface import Received
 from ..metrics.lpips import check_lpips_size
 from ..metrics.psnr import psnr
-from ..metrics.ssim import check_ms_ssim_size, ssim_and_ms_ssim
+from ..metrics.ssim import MultiScaleReference, check_ms_ssim_size
 from ..phy.channels import IndexChannel, Realisation
 from ..runtime import resolve_device
 from ..systems.moc_rvq.model import load_codec
@@ -160,6 +160,7 @@ class Scorer:
         self.dists = dists
         self.x = torch.from_numpy(reference).permute(2, 0, 1)[None].float()
         self._dists_reference = None
+        self._ssim_reference = None
         self._done = {}
 
     def __call__(self, image):
@@ -178,7 +179,9 @@ class Scorer:
                 if self._dists_reference is None:
                     self._dists_reference = self.dists.reference(self.x)
                 scores["dists"] = float(self.dists.compare(self._dists_reference, y)[0])
-        structural, multiscale = ssim_and_ms_ssim(self.reference, image)
+        if self._ssim_reference is None:
+            self._ssim_reference = MultiScaleReference(self.reference)
+        structural, multiscale = self._ssim_reference(image)
         return {"psnr": psnr(self.reference, image), "ssim": structural,
                 "ms_ssim": multiscale, "lpips": perceptual, **scores}
 

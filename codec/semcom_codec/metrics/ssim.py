@@ -62,12 +62,21 @@ def check_ms_ssim_size(height, width):
                               f"pixels (five scales); got {width}x{height}")
 
 
-def _ssim_terms(a, b):
-    """Per-channel means of the SSIM map and of the contrast-structure map: ([C], [C])."""
+def _moments(a):
+    """(a, its local means, its local variances): what a scale of the reference gives
+    every comparison with it."""
+    window = _gaussian_window()
+    mu = _filter(a, window)
+    return a, mu, _filter(a * a, window) - mu ** 2
+
+
+def _ssim_terms(a, b, reference=None):
+    """Per-channel means of the SSIM map and of the contrast-structure map: ([C], [C]);
+    ``reference``: ``_moments(a)``, computed once for many b."""
     check_ssim_size(*a.shape[-2:])
     window = _gaussian_window()
-    mu_a, mu_b = _filter(a, window), _filter(b, window)
-    var_a = _filter(a * a, window) - mu_a ** 2
+    _, mu_a, var_a = reference or _moments(a)
+    mu_b = _filter(b, window)
     var_b = _filter(b * b, window) - mu_b ** 2
     cov = _filter(a * b, window) - mu_a * mu_b
     cs = (2 * cov + C2) / (var_a + var_b + C2)
@@ -102,18 +111,42 @@ def ms_ssim(reference, test):
 
 def ssim_and_ms_ssim(reference, test):
     """(SSIM, MS-SSIM) in one pass: MS-SSIM's first scale already holds the SSIM map."""
-    a, b = _pair(reference, test)
-    check_ms_ssim_size(*a.shape[-2:])
+    return MultiScaleReference(reference)(test)
+
+
+class MultiScaleReference:
+    """SSIM and MS-SSIM of many images against one reference, whose local statistics
+    at each scale are computed once (two of the five filterings per scale)."""
+
+    def __init__(self, reference):
+        a = _as_array(reference)
+        check_ms_ssim_size(*a.shape[-2:])
+        self.shape = np.shape(reference)
+        self.scales = []
+        for _ in MS_SSIM_WEIGHTS:
+            self.scales.append(_moments(a))
+            a = _halve(a)
+
+    def __call__(self, test):
+        """(SSIM, MS-SSIM) of ``test`` against the reference."""
+        b = _as_array(test)
+        if tuple(np.shape(test)) != tuple(self.shape):
+            raise ValueError(f"shapes differ: {tuple(self.shape)} vs {tuple(np.shape(test))}")
+        return _multi_scale(self.scales, b)
+
+
+def _multi_scale(scales, b):
+    """(SSIM, MS-SSIM) of [C, H, W] ``b`` against the reference's per-scale moments."""
     terms = []
     single = None
-    for scale in range(len(MS_SSIM_WEIGHTS)):
-        full, cs = _ssim_terms(a, b)
+    for scale, reference in enumerate(scales):
+        full, cs = _ssim_terms(reference[0], b, reference)
         if scale == 0:
             single = float(full.mean())
         last = scale == len(MS_SSIM_WEIGHTS) - 1
         terms.append(np.clip(full if last else cs, 0.0, None))
         if not last:
-            a, b = _halve(a), _halve(b)
+            b = _halve(b)
     stacked = np.stack(terms)  # [scales, C]
     weights = np.asarray(MS_SSIM_WEIGHTS)[:, None]
     return single, float(np.prod(stacked ** weights, axis=0).mean())
