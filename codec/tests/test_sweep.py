@@ -204,6 +204,22 @@ def test_summary_says_where_each_system_stands_with_the_numbers():
                                  "ahead at 0 dB (0.500 vs 1.000); behind at 20 dB")
 
 
+def test_headline_says_in_one_sentence_per_cbr_where_moc_rvq_wins():
+    rows = [{"scheme": s, "label": sweep.LABELS[s], "levels": 2, "esn0_db": snr, "psnr": p,
+             "lpips": lp, "dists": d, "cbr": 1 / 48}
+            for s, snr, p, lp, d in (("moc-rvq", 0.0, 20, 0.5, 0.3),
+                                     ("bpg-ldpc-best", 0.0, 12, 1.0, 0.8),
+                                     ("moc-rvq", 20.0, 24, 0.15, 0.2),
+                                     ("bpg-ldpc-best", 20.0, 28, 0.2, 0.1),
+                                     ("bpg-capacity", 0.0, 21, 0.4, 0.25),
+                                     ("bpg-capacity", 20.0, 30, 0.1, 0.05))]
+    rows.append(dict(rows[0], esn0_db=None, psnr=30))  # the noiseless point is no SNR
+    assert report.headline_lines(rows) == [
+        "CBR 1/48 (L2): MOC-RVQ beats BPG + LDPC, best MCS in PSNR at 0 dB, in LPIPS at "
+        "0, 20 dB, in DISTS at 0 dB; it beats BPG + capacity in PSNR at no SNR, in LPIPS at "
+        "no SNR, in DISTS at no SNR."]
+
+
 @pytest.mark.skipif(not os.path.isdir(KODAK), reason="../shared/data/kodak is not there")
 def test_quick_run_on_kodak_with_the_shipped_model(tmp_path):
     """What CI runs of the full sweep: 2 Kodak images, Es/N0 0, 10, 20 dB, every scheme."""

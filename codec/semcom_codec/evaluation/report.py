@@ -192,7 +192,7 @@ def headline_lines(results):
             said = []
             for metric in CBR_METRICS:
                 wins = _wins(ours, theirs, metric)
-                where = ", ".join(f"{s:g}" for s in wins) + " dB" if wins else "no Es/N0"
+                where = ", ".join(f"{s:g}" for s in wins) + " dB" if wins else "no SNR"
                 said.append(f"in {METRIC_LABELS[metric].split(' ')[0]} at {where}")
             parts.append(f"{_label(results, ref)} " + ", ".join(said))
         if parts:
