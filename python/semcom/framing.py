@@ -23,6 +23,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+from semcom_codec.phy.crc import crc16  # noqa: F401 (part of this module's API)
 
 VERSION = 1
 SYNC_SYMBOLS = 128
@@ -48,17 +49,6 @@ def _pn_sequence(length, taps, seed=1):
 # (two seeds of one LFSR would give shifts of the same sequence).
 SYNC = _pn_sequence(SYNC_SYMBOLS, 0xB400, seed=0xACE1)
 CHIPS = _pn_sequence(HEADER_SYMBOLS, 0xD008, seed=0x1D0F)
-
-
-def crc16(data):
-    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of bytes."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
 
 
 def corner_indices(order):

@@ -71,13 +71,15 @@ def detection_metric(samples, template=None):
     offsets = _cfo_grid(m)
     ramp = np.arange(m)
     energy = _sliding_energy(samples, m)
-    floor = np.finfo(np.float64).tiny
+    # windows of (almost) nothing: the FFT's rounding would look like a perfect match
+    floor = max(1e-9 * float(energy.max(initial=0.0)), np.finfo(np.float64).tiny)
     metric = np.empty((len(offsets), n - m + 1))
     template_energy = float(np.sum(np.abs(template) ** 2))
     for i, cfo in enumerate(offsets):
         shifted = template * np.exp(2j * np.pi * cfo * ramp)
         corr = np.fft.ifft(spectrum * np.conj(np.fft.fft(shifted, size)))[:n - m + 1]
-        metric[i] = np.abs(corr) ** 2 / np.maximum(template_energy * energy, floor)
+        metric[i] = np.where(energy > floor, np.abs(corr) ** 2, 0.0) / np.maximum(
+            template_energy * energy, template_energy * floor)
     return metric, offsets
 
 

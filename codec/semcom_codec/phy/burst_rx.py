@@ -1,0 +1,329 @@
+"""The over-the-air receiver: raw complex samples in, each burst's payload symbols out with
+the noise variance of every symbol, all from known symbols (numpy reference of the GNU
+Radio burst receiver; design: ../shared/research/ota.md section 5).
+
+Per burst, feed-forward:
+1. detection on the matched filter's polyphase streams under the carrier-offset grid of
+   burst_sync (coherent over the 256-symbol preamble: works at Es/N0 -5 dB);
+2. blind IQ-imbalance correction over the burst (a proper signal has E[r^2] = 0);
+3. fractional timing (the matched filter evaluated at any instant, pulse.matched_at),
+   carrier offset, gain and phase from the preamble;
+4. the header: its phase tracked on modulation-free chunks (the preamble's offset estimate
+   drifts by a third of a turn over the header at -5 dB), LDPC decoded, CRC checked; from
+   then on the header is known too;
+5. the sample-clock offset from the postamble's timing; every symbol resampled on that
+   clock;
+6. a fractionally spaced LS equaliser (13 taps over +/- 3 symbols) trained on preamble
+   and header, kept only where it lowers the
+   residual (a flat channel bypasses it);
+7. phase and gain over the burst: a straight phase line (residual carrier offset) through
+   every known group (preamble, header chunks, pilot blocks, postamble), and per group the
+   departure from it, shrunk by its own estimation noise (pilots follow phase noise at
+   high SNR and add no noise at low SNR);
+8. N0 from the residual on every known symbol (never from decisions).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import burst_format as fmt
+from . import burst_sync as sync
+from . import preamble as pre
+from . import pulse
+
+EQUALISER_SPAN = 3               # symbols each side; 13 taps at half-symbol spacing
+EQUALISER_MIN_GAIN_DB = 0.1     # keep the equaliser when it lowers the residual this much
+HEADER_CHUNKS = 12              # phase estimates across the header (137 symbols each)
+MAX_SRO_PPM = 200.0             # the postamble is searched this far from its nominal place
+MAX_TOTAL = fmt.Layout(fmt.MAX_PAYLOAD).total
+
+
+class ReceivedBurst(NamedTuple):
+    """One decoded burst: payload symbols with gain and phase removed and the scrambling
+    undone, the noise variance of each, and what the receiver measured."""
+
+    header: fmt.BurstHeader
+    start: float            # input sample at the first preamble symbol's peak
+    symbols: np.ndarray     # complex64 [header.length]
+    noise_var: np.ndarray   # float32 [header.length]: N0 per payload symbol
+    esn0_db: float          # data-aided Es/N0 of the burst
+    cfo: float              # carrier offset, cycles per symbol
+    sro_ppm: float          # sample-clock offset
+    gain_db: float
+    equalised: bool
+    metric: float           # detection metric in [0, 1]
+
+
+class Counters(NamedTuple):
+    detected: int
+    decoded: int
+    dropped: int
+
+
+def _golden_max(f, lo, hi, iterations=24):
+    """The maximiser of a unimodal ``f`` on [lo, hi]."""
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = lo, hi
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(iterations):
+        if fc > fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = f(d)
+    return 0.5 * (a + b)
+
+
+def _line_fit(t, phase, weight):
+    """Weighted LS phase = p0 + slope x t."""
+    w = np.asarray(weight, dtype=np.float64)
+    tm = np.sum(w * t) / np.sum(w)
+    pm = np.sum(w * phase) / np.sum(w)
+    slope = np.sum(w * (t - tm) * (phase - pm)) / max(np.sum(w * (t - tm) ** 2), 1e-300)
+    return pm - slope * tm, slope
+
+
+class BurstReceiver:
+    """Finds and demodulates the bursts of BurstModulator(sps, rolloff) in raw samples.
+
+    ``receive`` takes a block of samples and returns the bursts wholly inside it; the
+    counters say how many preambles were detected, how many bursts decoded and how many
+    were dropped (header not decoded, or cut off by the block's end)."""
+
+    def __init__(self, *, sps=pulse.DEFAULT_SPS, rolloff=pulse.DEFAULT_ROLLOFF,
+                 threshold=sync.DETECTION_THRESHOLD, equaliser=True):
+        self.sps, self.rolloff, _ = pulse.check_shaping(sps, rolloff)
+        if not 0.0 < float(threshold) < 1.0:
+            raise ValueError(f"the detection threshold must be in (0, 1), got {threshold!r}")
+        self.threshold = float(threshold)
+        self.equaliser = bool(equaliser)
+        self.detected = self.decoded = self.dropped = 0
+
+    @property
+    def counters(self):
+        return Counters(self.detected, self.decoded, self.dropped)
+
+    # -- detection ---------------------------------------------------------------------
+
+    def detect(self, samples):
+        """[(sample index, cfo, metric)] of every preamble in ``samples``, strongest
+        polyphase branch per burst."""
+        samples = np.asarray(samples, dtype=np.complex128)
+        taps = pulse.taps(self.sps, self.rolloff)
+        if len(samples) < pre.PREAMBLE_LENGTH * self.sps + len(taps):
+            return []
+        filtered = np.convolve(samples, taps, mode="same") / self.sps
+        found = []
+        for phase in range(self.sps):
+            branch = filtered[phase::self.sps]
+            if len(branch) < pre.PREAMBLE_LENGTH:
+                continue
+            for d in sync.detect(branch, self.threshold):
+                found.append((d.start * self.sps + phase, d.cfo, d.metric))
+        kept = []
+        for candidate in sorted(found, key=lambda c: -c[2]):
+            if all(abs(candidate[0] - k[0]) >= pre.PREAMBLE_LENGTH * self.sps for k in kept):
+                kept.append(candidate)
+        return sorted(kept)
+
+    def receive(self, samples):
+        """Every burst of ``samples`` that decodes (the others are counted as dropped).
+        NaN and infinite samples count as zero."""
+        samples = np.nan_to_num(np.asarray(samples, dtype=np.complex128), nan=0.0,
+                                posinf=0.0, neginf=0.0)
+        out = []
+        for start, cfo, metric in self.detect(samples):
+            self.detected += 1
+            burst = self.demodulate(samples, start, cfo, metric)
+            if burst is None:
+                self.dropped += 1
+            else:
+                self.decoded += 1
+                out.append(burst)
+        return out
+
+    # -- one burst ---------------------------------------------------------------------
+
+    def demodulate(self, samples, start, cfo, metric=1.0):
+        """The burst whose preamble peaks near sample ``start`` with carrier offset ``cfo``
+        (cycles per symbol), or None if its header does not decode or it is cut off."""
+        sps = self.sps
+        guard = (pulse.SPAN + 4) * sps
+        lo = max(0, int(start) - guard)
+        hi = min(len(samples), int(start) + int(MAX_TOTAL * sps * (1 + MAX_SRO_PPM * 1e-6))
+                 + 2 * guard)
+        r = np.asarray(samples[lo:hi], dtype=np.complex128)
+        base = float(start - lo)
+        # 2. IQ imbalance: r = mu s + nu s*; E[r^2] / (2 E|r|^2) = nu / mu*, removed.
+        power = np.mean(np.abs(r) ** 2)
+        if power <= 0 or not np.isfinite(power):
+            return None
+        r = r - (np.mean(r * r) / (2.0 * power)) * np.conj(r)
+        n = np.arange(len(r))
+        known_pre = pre.preamble()
+
+        def derotated(offset):
+            return r * np.exp(-2j * np.pi * offset * (n - base) / sps)
+
+        def at(x, t0, k):
+            return pulse.matched_at(x, t0 + sps * np.asarray(k, dtype=np.float64), sps,
+                                    self.rolloff)
+
+        def fit_preamble(x, centre):
+            k = np.arange(pre.PREAMBLE_LENGTH)
+            return _golden_max(lambda t: abs(np.vdot(known_pre, at(x, t, k))),
+                               centre - 0.75 * sps / 2, centre + 0.75 * sps / 2)
+
+        # 3. timing, carrier offset, gain and phase from the preamble
+        x = derotated(cfo)
+        t0 = fit_preamble(x, base)
+        k_pre = np.arange(pre.PREAMBLE_LENGTH)
+        cfo = sync.refine_cfo(at(x, t0, k_pre), sync.Detection(0, 0.0, metric), known_pre) + cfo
+        x = derotated(cfo)
+        t0 = fit_preamble(x, t0)
+        y_pre = at(x, t0, k_pre)
+        first = sync.estimate_channel(y_pre, known_pre)
+        if not abs(first.gain) > 1e-150:
+            return None
+        # 4. the header, its phase followed chunk by chunk
+        k_head = fmt.HEADER_SYMBOLS
+        # the last symbol's peak must have arrived (what follows it is the pulse's tail)
+        if t0 + sps * (pre.PREAMBLE_LENGTH + k_head) > len(r):
+            return None
+        y_head = at(x, t0, pre.PREAMBLE_LENGTH + np.arange(k_head))
+        header, cfo_step = self._decode_header(y_head, first)
+        if header is None:
+            return None
+        layout = fmt.Layout(header.length)
+        span_needed = t0 + sps * layout.total * (1 + MAX_SRO_PPM * 1e-6)
+        if span_needed > len(r):
+            return None
+        cfo += cfo_step
+        x = derotated(cfo)
+        # 5. sample clock: where the postamble really is
+        k_post = np.arange(pre.B_LENGTH)
+        nominal = t0 + sps * layout.postamble_start
+        reach = sps * layout.postamble_start * MAX_SRO_PPM * 1e-6 + 0.5
+        known_post = fmt.postamble()
+
+        def post_metric(t):
+            return abs(np.vdot(known_post, at(x, t, k_post)))
+
+        grid = nominal + np.linspace(-reach, reach, int(np.ceil(2 * reach / 0.25)) + 1)
+        best = grid[int(np.argmax([post_metric(t) for t in grid]))]
+        t_post = _golden_max(post_metric, best - 0.25, best + 0.25)
+        clock = (t_post - t0) / (sps * layout.postamble_start)   # samples per nominal sample
+        # at half-symbol spacing: the equaliser is fractionally spaced
+        # (from EQUALISER_SPAN symbols before the burst to as many after it)
+        lead = 2 * EQUALISER_SPAN
+        j = np.arange(-lead, 2 * layout.total + lead)
+        halves = pulse.matched_at(x, t0 + 0.5 * sps * clock * j, sps, self.rolloff)
+        y = halves[lead:lead + 2 * layout.total:2]
+        positions, known = fmt.known_symbols(header)
+        # 6. equaliser, trained on preamble and header
+        equalised = False
+        if self.equaliser:
+            y, equalised = self._equalise(halves, positions[:pre.PREAMBLE_LENGTH + k_head],
+                                          known[:pre.PREAMBLE_LENGTH + k_head])
+        # 7. phase and gain across the burst
+        h, n0 = self._track(y, header, positions, known)
+        payload = layout.payload_positions()
+        gains = h[payload]
+        symbols = fmt.unscramble(y[payload] / gains)
+        noise_var = n0 / np.abs(gains) ** 2
+        mean_gain = np.sqrt(np.mean(np.abs(h) ** 2))
+        return ReceivedBurst(
+            header=header, start=lo + t0, symbols=symbols.astype(np.complex64),
+            noise_var=noise_var.astype(np.float32),
+            esn0_db=float(10 * np.log10(mean_gain ** 2 / n0)), cfo=float(cfo),
+            sro_ppm=float((clock - 1.0) * 1e6), gain_db=float(20 * np.log10(mean_gain)),
+            equalised=equalised, metric=float(metric))
+
+    def _decode_header(self, y_head, first):
+        """(header or None, carrier-offset correction): the header's phase line fitted
+        through the preamble's phase and each chunk's modulation-free phase."""
+        chips = fmt.HEADER_CHIPS
+        m = pre.PREAMBLE_LENGTH
+        times = [0.5 * (m - 1)]
+        phases = [np.angle(first.gain)]
+        weights = [float(m) * 4.0]  # coherent over the preamble: worth more than a chunk
+        rel = y_head * np.conj(chips)           # +-h e^{j phase}: BPSK with the chips off
+        chunk = -(-len(rel) // HEADER_CHUNKS)
+        predicted_slope = 0.0
+        for c in range(0, len(rel), chunk):
+            part = rel[c:c + chunk]
+            doubled = np.angle(np.sum(part * part)) / 2.0       # phase mod pi
+            centre = m + c + 0.5 * (len(part) - 1)
+            guess = phases[0] + predicted_slope * (centre - times[0])
+            doubled += np.pi * np.round((guess - doubled) / np.pi)
+            times.append(centre)
+            phases.append(doubled)
+            weights.append(float(len(part)))
+            p0, predicted_slope = _line_fit(np.array(times), np.array(phases),
+                                            np.array(weights))
+        p0, slope = _line_fit(np.array(times), np.array(phases), np.array(weights))
+        k = m + np.arange(len(y_head))
+        corrected = y_head * np.exp(-1j * (p0 + slope * k)) / abs(first.gain)
+        header = fmt.decode_header(corrected, first.n0 / abs(first.gain) ** 2)
+        return header, slope / (2 * np.pi)
+
+    def _equalise(self, halves, positions, known):
+        """The symbols through the LS equaliser trained on (positions, known), or plain,
+        whichever leaves the smaller residual on the training symbols. ``halves`` are the
+        matched filter's outputs at half-symbol spacing, symbol k at 2 (k + EQUALISER_SPAN):
+        the taps span +/- EQUALISER_SPAN symbols."""
+        reach = 2 * EQUALISER_SPAN
+        count = (len(halves) - 2 * reach) // 2
+        y = halves[reach:reach + 2 * count:2]
+        centre = reach + 2 * positions
+        rows = np.stack([halves[centre + d] for d in range(-reach, reach + 1)], axis=1)
+        taps, *_ = np.linalg.lstsq(rows, known, rcond=None)
+        single = np.vdot(y[positions], known) / np.vdot(y[positions], y[positions])
+        res_taps = np.sum(np.abs(rows @ taps - known) ** 2) / (len(known) - len(taps))
+        res_single = np.sum(np.abs(single * y[positions] - known) ** 2) / (len(known) - 1)
+        if 10 * np.log10(res_single / max(res_taps, 1e-300)) < EQUALISER_MIN_GAIN_DB:
+            return y, False
+        centres = reach + 2 * np.arange(count)
+        out = sum(taps[i] * halves[centres + i - reach] for i in range(len(taps)))
+        # keep the channel's own gain (the taps include 1 / h): tracking follows it
+        return out / single, True
+
+    def _track(self, y, header, positions, known):
+        """Per-symbol complex gain h (y = h x + noise) and the data-aided N0."""
+        layout = fmt.Layout(header.length)
+        groups = [np.arange(pre.PREAMBLE_LENGTH)]
+        head = layout.header_start + np.arange(fmt.HEADER_SYMBOLS)
+        groups += np.array_split(head, HEADER_CHUNKS)
+        groups += [layout.pilot_positions(b) for b in range(layout.segments + 1)]
+        groups.append(layout.postamble_start + np.arange(pre.B_LENGTH))
+        lookup = np.zeros(len(y), dtype=np.complex128)
+        lookup[positions] = known
+        estimates = np.array([np.vdot(lookup[g], y[g]) / np.vdot(lookup[g], lookup[g]).real
+                              for g in groups])
+        energy = np.array([np.sum(np.abs(lookup[g]) ** 2) for g in groups])
+        centres = np.array([g.mean() for g in groups])
+        # a first N0 from the groups' own fits, for the shrinkage below
+        n0_groups = sum(np.sum(np.abs(y[g] - e * lookup[g]) ** 2) for g, e in
+                        zip(groups, estimates)) / max(len(positions) - len(groups), 1)
+        p0, slope = _line_fit(centres, np.unwrap(np.angle(estimates)), energy)
+        trend = np.exp(1j * (p0 + slope * centres))
+        level = np.sum(energy * np.abs(estimates)) / np.sum(energy)
+        departure = estimates / (trend * level)            # ~1 + small
+        log_dep = np.log(np.maximum(np.abs(departure), 1e-12)) + 1j * np.angle(departure)
+        est_var = n0_groups / (2.0 * level ** 2 * energy)  # per real component
+        spread = max(np.mean(log_dep.real ** 2 + log_dep.imag ** 2) / 2.0
+                     - np.mean(est_var), 0.0)
+        shrink = spread / (spread + est_var)
+        smooth = log_dep * shrink
+        k = np.arange(len(y))
+        curve = (np.interp(k, centres, smooth.real) + 1j * np.interp(k, centres, smooth.imag))
+        h = level * np.exp(1j * (p0 + slope * k)) * np.exp(curve)
+        residual = np.sum(np.abs(y[positions] - h[positions] * known) ** 2)
+        dof = 2.0 + np.sum(shrink)
+        n0 = residual / max(len(positions) - dof, 1.0)
+        return h, max(float(n0), 1e-12)
