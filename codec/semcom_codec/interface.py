@@ -11,7 +11,7 @@ import abc
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import ClassVar, Union
+from typing import ClassVar, Optional, Union
 
 import numpy as np
 
@@ -63,17 +63,34 @@ class Received:
                symbols. Entries past ``arrived`` did not arrive (a truncated frame).
     noise_var  N0 of the channel symbols the values came from: a float, float32
                [symbols] per symbol (after equalisation: N0 / |h|^2), or None (unknown)
+    lost       bool [symbols] or None: channel symbols that never arrived (a burst lost
+               on the air); their values are placeholders and carry nothing
     """
 
     values: np.ndarray
     noise_var: Union[float, np.ndarray, None] = None
+    lost: Optional[np.ndarray] = None
+
+    def lost_entries(self, per_symbol, count):
+        """bool [count]: the payload entries carried by lost symbols (``per_symbol``
+        entries per channel symbol), or None when nothing was lost."""
+        if self.lost is None:
+            return None
+        lost = np.repeat(np.asarray(self.lost, dtype=bool), per_symbol)[:count]
+        if not lost.any():
+            return None
+        return np.concatenate([lost, np.zeros(count - len(lost), dtype=bool)])
 
     def esn0_db(self):
         """Es/N0 in dB the values were received at (unit-power symbols), None if
-        unknown: 1 / N0, or with per-symbol N0 the mean of 1 / N0."""
+        unknown: 1 / N0, or with per-symbol N0 the mean of 1 / N0 over the symbols
+        that arrived."""
         if self.noise_var is None:
             return None
         n0 = np.asarray(self.noise_var, dtype=np.float64)
+        if n0.ndim and self.lost is not None:
+            arrived = ~np.asarray(self.lost, dtype=bool)[:n0.size]
+            n0 = n0[:arrived.size][arrived]
         if n0.size == 0:
             return None
         inverse = float(np.mean(1.0 / np.maximum(n0, 1e-30)))

@@ -98,6 +98,37 @@ def test_digital_posteriors_one_hot_equal_hard_decisions(codec):
     np.testing.assert_allclose(soft, hard, atol=1e-5)
 
 
+def test_lost_symbols_decode_as_unknown_and_leave_the_snr_alone(codec):
+    """A burst lost on the air: its symbols' placeholders carry nothing, whatever they
+    hold, and the Es/N0 comes from the symbols that arrived."""
+    h, w = SIZES[1]
+    sent = codec.encode(image(h, w, seed=7))
+    spec = codec.payload(h, w)
+    lost = np.zeros(spec.channel_symbols, dtype=bool)
+    lost[spec.channel_symbols // 3:spec.channel_symbols // 2] = True
+    n0 = np.where(lost, 1e10, 0.01).astype(np.float32)
+    received = Received(sent, n0, lost)
+    assert received.esn0_db() == pytest.approx(20.0)
+    per_symbol = 2 if codec.kind == INDICES else 1
+    entries = received.lost_entries(per_symbol, len(sent))
+    assert entries.sum() == min(per_symbol * lost.sum(), len(sent))
+    garbled = sent.copy()
+    garbled[entries] = (spec.order - 1 - garbled[entries]) if codec.kind == INDICES else 5.0
+    a = codec.decode(Received(sent, n0, lost), height=h, width=w)
+    b = codec.decode(Received(garbled, n0, lost), height=h, width=w)
+    np.testing.assert_allclose(a, b, atol=1e-6)  # the placeholders do not matter
+    if codec.kind == INDICES:  # lost indices are uniform posteriors
+        clean = np.where(lost, 1e10, 1e-6).astype(np.float32)  # the others certain
+        posteriors = np.eye(spec.order, dtype=np.float32)[sent]
+        posteriors[entries] = 1.0 / spec.order
+        np.testing.assert_allclose(
+            codec.decode(Received(sent, clean, lost), height=h, width=w),
+            codec.decode(Received(posteriors, 1e-6), height=h, width=w), atol=1e-5)
+    whole = codec.decode(Received(sent, 0.01), height=h, width=w)
+    assert not np.allclose(a, whole, atol=1e-3)  # what was lost shows
+    assert Received(sent, n0, np.zeros_like(lost)).lost_entries(per_symbol, len(sent)) is None
+
+
 def test_bad_rates_and_payloads_are_refused_with_clear_errors(codec):
     h, w = SIZES[0]
     with pytest.raises(ValueError, match="rate must be one of"):

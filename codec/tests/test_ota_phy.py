@@ -185,8 +185,8 @@ def test_receiver_at_minus_5_db_decodes_headers_and_measures_n0():
     indices, _, received = _link(rng, -5.0, 2 * fmt.MAX_PAYLOAD)
     bursts = burst_rx.BurstReceiver().receive(received)
     assert [b.header.burst for b in bursts] == [0, 1]
-    for b in bursts:
-        assert b.esn0_db == pytest.approx(-5.0, abs=0.4)
+    for b in bursts:  # 0.3 dB rms per burst at -5 dB (the gain's estimate): 3 sigma
+        assert b.esn0_db == pytest.approx(-5.0, abs=0.9)
     errors, total = _index_errors(bursts, indices)
     assert errors / total == pytest.approx(index_error_rate_ideal(-5.0), rel=0.05)
 

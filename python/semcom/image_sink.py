@@ -39,7 +39,8 @@ class image_sink(gr.sync_block):
     code vector of each decision at the Es/N0 below), or soft as per-index posteriors for
     noise variance ``noise_var`` (the receiver then uses posterior-weighted code vectors), or
     with ``csi_input`` for the per-symbol variance on a second, float input (what
-    fading_channel's second output gives after equalisation); the NRB (told the Es/N0
+    fading_channel's second output or burst_receiver's gives; a symbol whose variance
+    is infinite or NaN never arrived and counts as unknown); the NRB (told the Es/N0
     that ``noise_var`` or the CSI input implies, when the model takes it) and
     requantization run if enabled; the decoder writes frame_NNNNNN.png into
     ``output_dir``. A frame cut short (the next sync arrives early, or the stream ends)
@@ -254,7 +255,11 @@ class image_sink(gr.sync_block):
         else:  # hard decisions (the codec turns them into code vectors or their means)
             values = self.pam.hard_demap(symbols)[:spec.length]
         start = time.perf_counter()
-        image = self.codec.decode(Received(values, noise_var), height=header.height,
+        # with the CSI input, the largest N0 marks symbols that never arrived (a burst
+        # lost on the air, or NaN / infinite noise variances): the codec takes them as
+        # unknown and leaves them out of the Es/N0 it tells the NRB
+        lost = (noise_var >= MAX_NOISE_VAR) if self.csi_input and count else None
+        image = self.codec.decode(Received(values, noise_var, lost), height=header.height,
                                   width=header.width, rate=header.levels)
         self.decode_seconds += time.perf_counter() - start
         n = spec.channel_symbols

@@ -14,15 +14,18 @@ Per burst, feed-forward:
 5. the sample-clock offset from the postamble's timing; every symbol resampled on that
    clock;
 6. a fractionally spaced LS equaliser (13 taps over +/- 3 symbols) trained on preamble
-   and header, kept only where it lowers the
-   residual (a flat channel bypasses it);
+   and header, kept only where it lowers the residual on the pilots and postamble,
+   which it was not trained on (a flat channel bypasses it);
 7. phase and gain over the burst: a straight phase line (residual carrier offset) through
    every known group (preamble, header chunks, pilot blocks, postamble), and per group the
    departure from it, shrunk by its own estimation noise (pilots follow phase noise at
    high SNR and add no noise at low SNR);
-8. N0 from the residual on every known symbol (never from decisions).
+8. N0 from the residual on every known symbol (never from decisions);
+9. at high SNR only, the payload's phase followed by decision direction between pilots
+   (oscillator phase noise is faster than the pilot spacing).
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -33,10 +36,12 @@ from . import preamble as pre
 from . import pulse
 
 EQUALISER_SPAN = 3               # symbols each side; 13 taps at half-symbol spacing
-EQUALISER_MIN_GAIN_DB = 0.1     # keep the equaliser when it lowers the residual this much
+EQUALISER_SIGNIFICANCE = 3.0    # standard errors by which the equaliser must win
 HEADER_CHUNKS = 12              # phase estimates across the header (137 symbols each)
 MAX_SRO_PPM = 200.0             # the postamble is searched this far from its nominal place
 MAX_TOTAL = fmt.Layout(fmt.MAX_PAYLOAD).total
+DD_BLOCK = 32                   # payload symbols per decision-directed phase estimate
+DD_MAX_ERROR_RATE = 1e-3        # decisions this reliable per axis, or no decision direction
 
 
 class ReceivedBurst(NamedTuple):
@@ -59,6 +64,49 @@ class Counters(NamedTuple):
     detected: int
     decoded: int
     dropped: int
+
+
+def _slice(symbols, order):
+    """Nearest points of the unit-power square QAM with ``order`` levels per axis."""
+    scale = np.sqrt(2.0 * (order * order - 1) / 3.0)
+
+    def axis(v):
+        position = np.clip(np.round((v * scale + order - 1) / 2.0), 0, order - 1)
+        return (2 * position - (order - 1)) / scale
+
+    return axis(symbols.real) + 1j * axis(symbols.imag)
+
+
+def _axis_error_rate(esn0_db, order):
+    """Symbol error rate of one Gray PAM axis of the square QAM at Es/N0."""
+    argument = np.sqrt(3.0 * 10 ** (esn0_db / 10.0) / (order * order - 1))
+    return 2 * (1 - 1 / order) * 0.5 * math.erfc(argument / np.sqrt(2.0))
+
+
+def follow_phase(symbols, order, n0):
+    """Payload symbols with the phase that pilots spaced 528 symbols apart cannot follow
+    (oscillator phase noise) removed by decision direction, block by block: only where
+    decisions are reliable (each axis wrong less than DD_MAX_ERROR_RATE of the time) and
+    where the blocks' phases stand out of their own estimation noise; shrunk by that
+    noise like the pilots' departures. N0 is never taken from these decisions."""
+    esn0_db = -10.0 * np.log10(max(n0, 1e-30))
+    if len(symbols) < 2 * DD_BLOCK or _axis_error_rate(esn0_db, order) > DD_MAX_ERROR_RATE:
+        return symbols
+    decided = _slice(symbols, order)
+    products = symbols * np.conj(decided)
+    blocks = len(symbols) // DD_BLOCK
+    cut = blocks * DD_BLOCK
+    sums = products[:cut].reshape(blocks, DD_BLOCK).sum(axis=1)
+    energy = (np.abs(decided[:cut]) ** 2).reshape(blocks, DD_BLOCK).sum(axis=1)
+    phase = np.angle(sums)
+    est_var = n0 / (2.0 * energy)
+    if np.sum(phase ** 2 / est_var) < blocks + 3.0 * np.sqrt(2.0 * blocks):
+        return symbols  # nothing beyond noise to follow
+    spread = max(np.sum((phase ** 2 - est_var) / est_var ** 2) / np.sum(1.0 / est_var), 0.0)
+    smooth = phase * spread / (spread + est_var)
+    centres = DD_BLOCK * np.arange(blocks) + 0.5 * (DD_BLOCK - 1)
+    return (symbols * np.exp(-1j * np.interp(np.arange(len(symbols)), centres, smooth))
+            ).astype(symbols.dtype)
 
 
 def _golden_max(f, lo, hi, iterations=24):
@@ -218,24 +266,33 @@ class BurstReceiver:
         best = grid[int(np.argmax([post_metric(t) for t in grid]))]
         t_post = _golden_max(post_metric, best - 0.25, best + 0.25)
         clock = (t_post - t0) / (sps * layout.postamble_start)   # samples per nominal sample
+        positions, known = fmt.known_symbols(header)
+        t0, clock = self._refine_timing(x, t0, clock, header, positions, known)
         # at half-symbol spacing: the equaliser is fractionally spaced
         # (from EQUALISER_SPAN symbols before the burst to as many after it)
         lead = 2 * EQUALISER_SPAN
         j = np.arange(-lead, 2 * layout.total + lead)
         halves = pulse.matched_at(x, t0 + 0.5 * sps * clock * j, sps, self.rolloff)
         y = halves[lead:lead + 2 * layout.total:2]
-        positions, known = fmt.known_symbols(header)
-        # 6. equaliser, trained on preamble and header
+        # 6. equaliser, trained on preamble and header with the phase line removed (the
+        # residual carrier offset would otherwise look like a channel to it)
         equalised = False
         if self.equaliser:
-            y, equalised = self._equalise(halves, positions[:pre.PREAMBLE_LENGTH + k_head],
-                                          known[:pre.PREAMBLE_LENGTH + k_head])
+            line = self._track(y, header, positions, known, departures=False)[0]
+            turn = np.exp(-1j * np.angle(line))
+            halves = halves * np.repeat(np.concatenate([[turn[0]] * EQUALISER_SPAN, turn,
+                                                        [turn[-1]] * EQUALISER_SPAN]), 2)
+            split = pre.PREAMBLE_LENGTH + k_head    # known_symbols: preamble, header first
+            y, equalised = self._equalise(halves, positions[:split], known[:split],
+                                          positions[split:], known[split:])
+            y = y / turn
         # 7. phase and gain across the burst
         h, n0 = self._track(y, header, positions, known)
         payload = layout.payload_positions()
         gains = h[payload]
         symbols = fmt.unscramble(y[payload] / gains)
         noise_var = n0 / np.abs(gains) ** 2
+        symbols = follow_phase(symbols, header.order, float(np.median(noise_var)))
         mean_gain = np.sqrt(np.mean(np.abs(h) ** 2))
         return ReceivedBurst(
             header=header, start=lo + t0, symbols=symbols.astype(np.complex64),
@@ -272,35 +329,73 @@ class BurstReceiver:
         header = fmt.decode_header(corrected, first.n0 / abs(first.gain) ** 2)
         return header, slope / (2 * np.pi)
 
-    def _equalise(self, halves, positions, known):
-        """The symbols through the LS equaliser trained on (positions, known), or plain,
-        whichever leaves the smaller residual on the training symbols. ``halves`` are the
-        matched filter's outputs at half-symbol spacing, symbol k at 2 (k + EQUALISER_SPAN):
-        the taps span +/- EQUALISER_SPAN symbols."""
-        reach = 2 * EQUALISER_SPAN
-        count = (len(halves) - 2 * reach) // 2
-        y = halves[reach:reach + 2 * count:2]
-        centre = reach + 2 * positions
-        rows = np.stack([halves[centre + d] for d in range(-reach, reach + 1)], axis=1)
-        taps, *_ = np.linalg.lstsq(rows, known, rcond=None)
-        single = np.vdot(y[positions], known) / np.vdot(y[positions], y[positions])
-        res_taps = np.sum(np.abs(rows @ taps - known) ** 2) / (len(known) - len(taps))
-        res_single = np.sum(np.abs(single * y[positions] - known) ** 2) / (len(known) - 1)
-        if 10 * np.log10(res_single / max(res_taps, 1e-300)) < EQUALISER_MIN_GAIN_DB:
-            return y, False
-        centres = reach + 2 * np.arange(count)
-        out = sum(taps[i] * halves[centres + i - reach] for i in range(len(taps)))
-        # keep the channel's own gain (the taps include 1 / h): tracking follows it
-        return out / single, True
+    def _refine_timing(self, x, t0, clock, header, positions, known):
+        """Start and clock rate from every known symbol: each group's correlation
+        magnitude (blind to the slow phase drift), summed, maximised in turn over the
+        start and over the clock (the preamble alone leaves 0.04 T rms at -5 dB)."""
+        sps = self.sps
+        groups = self._groups(header)
+        group_at = np.zeros(fmt.Layout(header.length).total, dtype=np.int64)
+        for i, g in enumerate(groups):
+            group_at[g] = i
+        group_of, count = group_at[positions], len(groups)
+        conj = np.conj(known)
 
-    def _track(self, y, header, positions, known):
-        """Per-symbol complex gain h (y = h x + noise) and the data-aided N0."""
+        def score(start, rate):
+            y = pulse.matched_at(x, start + sps * rate * positions, sps, self.rolloff)
+            sums = (np.bincount(group_of, (y * conj).real, count)
+                    + 1j * np.bincount(group_of, (y * conj).imag, count))
+            return float(np.sum(np.abs(sums) ** 2))
+
+        span = sps * positions.max()
+        for _ in range(2):
+            t0 = _golden_max(lambda t: score(t, clock), t0 - 0.3, t0 + 0.3, 20)
+            clock = _golden_max(lambda c: score(t0, c), clock - 0.3 / span,
+                                clock + 0.3 / span, 20)
+        return t0, clock
+
+    def _groups(self, header):
+        """Symbol positions of each known group, in time order: preamble, header chunks,
+        pilot blocks, postamble."""
         layout = fmt.Layout(header.length)
         groups = [np.arange(pre.PREAMBLE_LENGTH)]
         head = layout.header_start + np.arange(fmt.HEADER_SYMBOLS)
         groups += np.array_split(head, HEADER_CHUNKS)
         groups += [layout.pilot_positions(b) for b in range(layout.segments + 1)]
         groups.append(layout.postamble_start + np.arange(pre.B_LENGTH))
+        return groups
+
+    def _equalise(self, halves, train, known_train, check, known_check):
+        """The symbols through an LS equaliser trained on (train, known_train), or plain:
+        the equaliser is kept only if, on the known symbols it was not trained on
+        (``check``: pilots and postamble), it leaves a residual smaller by more than
+        EQUALISER_SIGNIFICANCE standard errors (a paired comparison). ``halves`` are the
+        matched filter's outputs at half-symbol spacing, symbol k at 2 (k +
+        EQUALISER_SPAN); the taps span +/- EQUALISER_SPAN symbols."""
+        reach = 2 * EQUALISER_SPAN
+        count = (len(halves) - 2 * reach) // 2
+        y = halves[reach:reach + 2 * count:2]
+
+        def rows(positions):
+            centre = reach + 2 * positions
+            return np.stack([halves[centre + d] for d in range(-reach, reach + 1)], axis=1)
+
+        taps, *_ = np.linalg.lstsq(rows(train), known_train, rcond=None)
+        single = np.vdot(y[train], known_train) / np.vdot(y[train], y[train])
+        with_taps = np.abs(rows(check) @ taps - known_check) ** 2
+        plain = np.abs(single * y[check] - known_check) ** 2
+        gain = plain - with_taps
+        if np.mean(gain) <= EQUALISER_SIGNIFICANCE * np.std(gain) / np.sqrt(len(gain)):
+            return y, False
+        centres = reach + 2 * np.arange(count)
+        out = sum(taps[i] * halves[centres + i - reach] for i in range(len(taps)))
+        # keep the channel's own gain (the taps include 1 / h): tracking follows it
+        return out / single, True
+
+    def _track(self, y, header, positions, known, departures=True):
+        """Per-symbol complex gain h (y = h x + noise) and the data-aided N0; without
+        ``departures``, the straight phase line and constant level alone."""
+        groups = self._groups(header)
         lookup = np.zeros(len(y), dtype=np.complex128)
         lookup[positions] = known
         estimates = np.array([np.vdot(lookup[g], y[g]) / np.vdot(lookup[g], lookup[g]).real
@@ -312,12 +407,22 @@ class BurstReceiver:
                         zip(groups, estimates)) / max(len(positions) - len(groups), 1)
         p0, slope = _line_fit(centres, np.unwrap(np.angle(estimates)), energy)
         trend = np.exp(1j * (p0 + slope * centres))
-        level = np.sum(energy * np.abs(estimates)) / np.sum(energy)
+        # E|h_g|^2 = |h|^2 + N0 / E_g: the noise's share taken out
+        level = np.sqrt(max(np.sum(energy * np.abs(estimates) ** 2 - n0_groups),
+                            1e-30 * np.sum(energy)) / np.sum(energy))
         departure = estimates / (trend * level)            # ~1 + small
         log_dep = np.log(np.maximum(np.abs(departure), 1e-12)) + 1j * np.angle(departure)
         est_var = n0_groups / (2.0 * level ** 2 * energy)  # per real component
-        spread = max(np.mean(log_dep.real ** 2 + log_dep.imag ** 2) / 2.0
-                     - np.mean(est_var), 0.0)
+        # Departures from the line only where they stand out of the estimation noise:
+        # without any, each group's sum of squares over its noise variance has mean 1
+        # and variance 1 (chi-square, two degrees of freedom, halved).
+        score = (log_dep.real ** 2 + log_dep.imag ** 2) / (2.0 * est_var)
+        count = len(groups)
+        if not departures or np.sum(score) < count + 3.0 * np.sqrt(count):
+            spread = 0.0
+        else:
+            spread = max(np.sum((score - 1.0) * est_var / est_var ** 2)
+                         / np.sum(1.0 / est_var), 0.0)
         shrink = spread / (spread + est_var)
         smooth = log_dep * shrink
         k = np.arange(len(y))

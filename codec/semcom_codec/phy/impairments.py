@@ -66,39 +66,111 @@ class Impairments:
     signal_power: float = 1.0
     rolloff: float = 0.35
 
-    def apply(self, samples, rng):
-        """The receiver's samples for transmitted ``samples`` (as many of them)."""
-        x = np.asarray(samples, dtype=np.complex128)
-        power = self.signal_power
+    def check(self):
+        """Refuse settings no link has, naming them."""
+        if int(self.sps) != self.sps or self.sps < 2:
+            raise ValueError(f"samples per symbol must be an integer >= 2, got {self.sps!r}")
+        if abs(self.cfo) >= 0.5:
+            raise ValueError(f"the carrier offset must be under half the symbol rate, got "
+                             f"{self.cfo} cycles per symbol")
+        if abs(self.sro_ppm) > 1e4:
+            raise ValueError(f"the sample-clock offset must be within +/- 10000 ppm, got "
+                             f"{self.sro_ppm}")
+        if self.delay < 0:
+            raise ValueError(f"the delay must be >= 0 samples, got {self.delay}")
+        if self.phase_noise_deg < 0 or not 0 < self.phase_noise_alpha <= 1:
+            raise ValueError("phase noise: rms >= 0 degrees and alpha in (0, 1] needed")
+        for name in ("iq_image_dbc", "echo_db"):
+            value = getattr(self, name)
+            if value is not None and value > 0:
+                raise ValueError(f"{name} must be at most 0 dB (weaker than the signal), "
+                                 f"got {value}")
+        return self
+
+    def received_power(self):
+        """Mean received signal power per sample for the transmitter's ``signal_power``."""
+        power = self.signal_power * 10 ** (self.gain_db / 10.0)
         if self.echo_db is not None:
-            late = interpolate(x, np.arange(x.size) - self.sps / 2.0)
-            echo = 10 ** (self.echo_db / 20.0) * np.exp(1j * self.echo_phase)
-            x = x + echo * late
+            echo = self._echo()
             # the two paths' pulses overlap: their correlation at half a symbol is the
             # raised cosine's value there
             power *= 1.0 + abs(echo) ** 2 + 2.0 * echo.real * raised_cosine(0.5, self.rolloff)
-        n = np.arange(x.size)
-        if self.sro_ppm or self.delay:
-            x = interpolate(x, (n - self.delay) / (1.0 + self.sro_ppm * 1e-6))
-        amplitude = 10 ** (self.gain_db / 20.0)
-        phase = self.phase + 2 * np.pi * self.cfo * n / self.sps
-        if self.phase_noise_deg:
-            phase = phase + self._phase_noise(x.size, rng)
-        x = x * amplitude * np.exp(1j * phase)
-        if self.esn0_db is not None:
-            n0 = power * amplitude ** 2 * 10 ** (-self.esn0_db / 10.0)
-            scale = np.sqrt(self.sps * n0 / 2.0)  # N0 per symbol after the matched filter
-            x = x + scale * (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size))
-        if self.iq_image_dbc is not None:
-            x = x + 10 ** (self.iq_image_dbc / 20.0) * np.exp(0.7j) * np.conj(x)
-        return x
+        return power
 
-    def _phase_noise(self, count, rng):
-        """Gaussian noise through a one-pole low-pass (as gr-channels' phase_noise_gen),
-        started in its steady state and scaled to the rms asked for."""
-        alpha = self.phase_noise_alpha
-        sigma = np.deg2rad(self.phase_noise_deg)
-        drive = rng.standard_normal(count) * sigma * np.sqrt((2.0 - alpha) / alpha) * alpha
-        start = rng.standard_normal() * sigma
-        out, _ = signal.lfilter([1.0], [1.0, alpha - 1.0], drive, zi=[(1.0 - alpha) * start])
-        return out
+    def _echo(self):
+        return 10 ** (self.echo_db / 20.0) * np.exp(1j * self.echo_phase)
+
+    def stream(self, rng):
+        """An ImpairedStream: these impairments on samples that arrive in pieces."""
+        return ImpairedStream(self.check(), rng)
+
+    def apply(self, samples, rng):
+        """The receiver's samples for transmitted ``samples`` (as many of them)."""
+        link = self.stream(rng)
+        head = link.process(samples)
+        return np.concatenate([head, link.flush()])[:len(samples)]
+
+
+class ImpairedStream:
+    """Impairments on a stream, piece by piece: the same output, however the input is
+    cut (the clock, carrier and phase-noise states carry over; the noise is fresh)."""
+
+    def __init__(self, impairments, rng):
+        self.p, self.rng = impairments, rng
+        self.history = np.zeros(0, dtype=np.complex128)   # input not yet behind us
+        self.base = 0            # input index of history[0]
+        self.produced = 0        # output samples so far
+        self.ended_at = None     # input length once flushed
+        alpha = impairments.phase_noise_alpha
+        self.sigma = np.deg2rad(impairments.phase_noise_deg)
+        self.phase_state = [(1.0 - alpha) * rng.standard_normal() * self.sigma]
+        self.n0 = (None if impairments.esn0_db is None else
+                   impairments.received_power() * 10 ** (-impairments.esn0_db / 10.0))
+
+    def _time(self, n):
+        """Input time (samples) at which output sample n is taken."""
+        return (n - self.p.delay) / (1.0 + self.p.sro_ppm * 1e-6)
+
+    def process(self, samples):
+        """The output samples that the input so far fully determines."""
+        self.history = np.concatenate([self.history, np.asarray(samples, np.complex128)])
+        end = self.base + len(self.history)
+        reach = INTERPOLATOR_HALF_WIDTH + 1
+        # output n is ready once every input it reads has arrived
+        last = int(np.floor((end - reach) * (1.0 + self.p.sro_ppm * 1e-6) + self.p.delay))
+        return self._produce(max(last + 1 - self.produced, 0))
+
+    def flush(self):
+        """The rest: outputs up to the end of the input (the input counts as zero after)."""
+        end = self.base + len(self.history)
+        last = int(np.floor(end * (1.0 + self.p.sro_ppm * 1e-6) + self.p.delay))
+        return self._produce(max(last - self.produced, 0))
+
+    def _produce(self, count):
+        p = self.p
+        n = self.produced + np.arange(count)
+        times = self._time(n) - self.base
+        x = interpolate(self.history, times)
+        if p.echo_db is not None:
+            x = x + p._echo() * interpolate(self.history, times - p.sps / 2.0)
+        phase = p.phase + 2 * np.pi * p.cfo * n / p.sps
+        if self.sigma and count:
+            alpha = p.phase_noise_alpha
+            drive = (self.rng.standard_normal(count) * self.sigma
+                     * np.sqrt((2.0 - alpha) / alpha) * alpha)
+            noise, self.phase_state = signal.lfilter([1.0], [1.0, alpha - 1.0], drive,
+                                                     zi=self.phase_state)
+            phase = phase + noise
+        x = x * 10 ** (p.gain_db / 20.0) * np.exp(1j * phase)
+        if self.n0 is not None:
+            scale = np.sqrt(p.sps * self.n0 / 2.0)  # N0 per symbol after the matched filter
+            x = x + scale * (self.rng.standard_normal(count)
+                             + 1j * self.rng.standard_normal(count))
+        if p.iq_image_dbc is not None:
+            x = x + 10 ** (p.iq_image_dbc / 20.0) * np.exp(0.7j) * np.conj(x)
+        self.produced += count
+        # keep only the input that later outputs can still read
+        keep_from = int(np.floor(self._time(self.produced))) - INTERPOLATOR_HALF_WIDTH - p.sps
+        drop = min(max(keep_from - self.base, 0), len(self.history))
+        self.history, self.base = self.history[drop:], self.base + drop
+        return x

@@ -73,6 +73,9 @@ class DeepJsccCodec(ImageCodec):
             esn0_db = -10.0 * math.log10(estimate_noise_var(values))
         symbols = np.zeros(spec.length, dtype=np.complex64)
         symbols[:len(values)] = values
+        lost = received.lost_entries(1, len(values))
+        if lost is not None:  # a lost burst: zero, the mean of what it would have been
+            symbols[:len(values)][lost] = 0.0
         y = torch.from_numpy(symbols)[None].to(self.device)
         h, w = self.latent_size(height, width)
         image = self.model.receive(y, esn0_db, (self.model.cfg.latent_channels, h, w))

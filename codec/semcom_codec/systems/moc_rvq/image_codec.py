@@ -51,7 +51,8 @@ class MocRvqCodec(ImageCodec):
         values = check_received(received, spec)
         esn0_db = received.esn0_db()
         shape = (rate, self.model.cfg.heads, *self.latent_size(height, width))
-        if values.ndim == 1 and len(values) == spec.length:
+        lost = received.lost_entries(2, len(values))
+        if values.ndim == 1 and len(values) == spec.length and lost is None:
             decoded = np.asarray(values, dtype=np.uint8).reshape(shape)
         else:  # posteriors, or a truncated frame: what did not arrive is uniform
             posteriors = np.full((spec.length, self.order), 1.0 / self.order, np.float32)
@@ -59,6 +60,8 @@ class MocRvqCodec(ImageCodec):
                 table = self.model.decision_posteriors(esn0_db).numpy()
                 values = table[np.asarray(values, dtype=np.intp)]
             posteriors[:len(values)] = values
+            if lost is not None:  # a lost burst: those indices are unknown
+                posteriors[:len(values)][lost] = 1.0 / self.order
             decoded = posteriors.reshape(*shape, self.order)
         return self.model.decode_image(decoded, (height, width), self.noise_reduction,
                                        self.requantize, esn0_db)
