@@ -9,7 +9,9 @@ C++ blocks: index_mapper (codebook indices -> Gray-mapped square QAM), index_dem
 they share; awgn_channel and fading_channel (Rayleigh / Rician with perfect CSI) on the
 normal_rng noise kernel. Python blocks: image_source (images -> framed MOC-RVQ indices) and
 image_sink (symbols -> frames -> images), which run the codec package's model, and
-image_view (a Qt widget showing the sent and the received image). load_codec gives the
+image_view (a Qt widget showing the sent and the received image); over the air,
+burst_transmitter (frames -> shaped bursts), burst_receiver (raw samples -> frames with
+each symbol's N0) and channel_impairments (a simulated pair of radios). load_codec gives the
 ImageCodec (MOC-RVQ, deep JSCC) that the Image Codec variable hands to both image blocks.
 """
 
@@ -23,9 +25,14 @@ from .semcom_python import (
     normal_rng,
 )
 
+from .burst_receiver import burst_receiver
+from .burst_transmitter import burst_transmitter
+from .channel_impairments import channel_impairments
 from .image_sink import image_sink
 from .image_source import image_source, load_codec
 from .image_view import image_view
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
-           "image_source", "load_codec", "image_sink", "image_view", "awgn_channel", "fading_channel", "normal_rng"]
+           "image_source", "load_codec", "image_sink", "image_view", "awgn_channel",
+           "fading_channel", "normal_rng", "burst_transmitter", "burst_receiver",
+           "channel_impairments"]

@@ -146,3 +146,16 @@ def sync_correlation(symbols):
     raw = np.correlate(projected, SYNC.astype(np.float64), mode="valid")
     energy = np.convolve(projected ** 2, np.ones(SYNC_SYMBOLS), mode="valid")
     return raw / np.sqrt(np.maximum(energy, 1e-12) * SYNC_SYMBOLS)
+
+
+def header_from_indices(indices, order=8):
+    """The header that HEADER_SYMBOLS index pairs carry as header_indices sent them (no
+    noise: what a transmitter reads back from an index stream), or None when they are
+    not a header (a pair off the corners, or a bad CRC)."""
+    pairs = np.asarray(indices, dtype=np.int64).ravel()[:2 * HEADER_SYMBOLS].reshape(-1, 2)
+    low, high = corner_indices(order)
+    if len(pairs) < HEADER_SYMBOLS or not np.all((pairs == low) | (pairs == high)):
+        return None
+    signs = np.where(pairs[:, 0] == high, 1.0, -1.0)
+    bits = ((signs * CHIPS).reshape(-1, REPEAT).sum(axis=1) < 0).astype(np.uint8)
+    return FrameHeader.unpack(np.packbits(bits).tobytes())

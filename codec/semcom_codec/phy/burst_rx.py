@@ -60,6 +60,35 @@ class ReceivedBurst(NamedTuple):
     metric: float           # detection metric in [0, 1]
 
 
+class Acquisition(NamedTuple):
+    """A burst whose header decoded: it lasts up to input sample ``end``."""
+
+    header: fmt.BurstHeader
+    end: int
+    lo: int              # input sample of window.samples[0]
+    window: "_Window"
+    t0: float            # first preamble symbol's peak, in window samples
+    cfo: float
+    metric: float
+
+
+class _Window:
+    """One burst's samples (IQ corrected) and the matched filter on them."""
+
+    def __init__(self, samples, base, sps, rolloff):
+        self.samples, self.base, self.sps, self.rolloff = samples, base, sps, rolloff
+        self.n = np.arange(len(samples))
+
+    def derotated(self, offset):
+        """The samples with a carrier offset (cycles per symbol) removed."""
+        return self.samples * np.exp(-2j * np.pi * offset * (self.n - self.base) / self.sps)
+
+    def at(self, x, t0, k):
+        """Matched filter on ``x`` at symbols ``k`` counted from sample ``t0``."""
+        return pulse.matched_at(x, t0 + self.sps * np.asarray(k, dtype=np.float64),
+                                self.sps, self.rolloff)
+
+
 class Counters(NamedTuple):
     detected: int
     decoded: int
@@ -197,62 +226,68 @@ class BurstReceiver:
 
     # -- one burst ---------------------------------------------------------------------
 
-    def demodulate(self, samples, start, cfo, metric=1.0):
-        """The burst whose preamble peaks near sample ``start`` with carrier offset ``cfo``
-        (cycles per symbol), or None if its header does not decode or it is cut off."""
+    def acquire(self, samples, start, cfo, metric=1.0):
+        """Stages 2 to 4 for the preamble that peaks near sample ``start`` with carrier
+        offset ``cfo`` (cycles per symbol): an Acquisition, whose ``end`` says up to
+        which sample the burst lasts, or None if the header has not arrived whole or
+        does not decode."""
         sps = self.sps
         guard = (pulse.SPAN + 4) * sps
         lo = max(0, int(start) - guard)
         hi = min(len(samples), int(start) + int(MAX_TOTAL * sps * (1 + MAX_SRO_PPM * 1e-6))
                  + 2 * guard)
         r = np.asarray(samples[lo:hi], dtype=np.complex128)
-        base = float(start - lo)
         # 2. IQ imbalance: r = mu s + nu s*; E[r^2] / (2 E|r|^2) = nu / mu*, removed.
-        power = np.mean(np.abs(r) ** 2)
-        if power <= 0 or not np.isfinite(power):
+        power = np.mean(np.abs(r) ** 2) if len(r) else 0.0
+        if not (power > 0 and np.isfinite(power)):
             return None
         r = r - (np.mean(r * r) / (2.0 * power)) * np.conj(r)
-        n = np.arange(len(r))
+        window = _Window(r, float(start - lo), sps, self.rolloff)
         known_pre = pre.preamble()
-
-        def derotated(offset):
-            return r * np.exp(-2j * np.pi * offset * (n - base) / sps)
-
-        def at(x, t0, k):
-            return pulse.matched_at(x, t0 + sps * np.asarray(k, dtype=np.float64), sps,
-                                    self.rolloff)
+        k_pre = np.arange(pre.PREAMBLE_LENGTH)
 
         def fit_preamble(x, centre):
-            k = np.arange(pre.PREAMBLE_LENGTH)
-            return _golden_max(lambda t: abs(np.vdot(known_pre, at(x, t, k))),
+            return _golden_max(lambda t: abs(np.vdot(known_pre, window.at(x, t, k_pre))),
                                centre - 0.75 * sps / 2, centre + 0.75 * sps / 2)
 
         # 3. timing, carrier offset, gain and phase from the preamble
-        x = derotated(cfo)
-        t0 = fit_preamble(x, base)
-        k_pre = np.arange(pre.PREAMBLE_LENGTH)
-        cfo = sync.refine_cfo(at(x, t0, k_pre), sync.Detection(0, 0.0, metric), known_pre) + cfo
-        x = derotated(cfo)
+        x = window.derotated(cfo)
+        t0 = fit_preamble(x, window.base)
+        cfo += sync.refine_cfo(window.at(x, t0, k_pre), sync.Detection(0, 0.0, metric),
+                               known_pre)
+        x = window.derotated(cfo)
         t0 = fit_preamble(x, t0)
-        y_pre = at(x, t0, k_pre)
-        first = sync.estimate_channel(y_pre, known_pre)
+        first = sync.estimate_channel(window.at(x, t0, k_pre), known_pre)
         if not abs(first.gain) > 1e-150:
             return None
-        # 4. the header, its phase followed chunk by chunk
+        # 4. the header, its phase followed chunk by chunk; its last symbol's peak must
+        # have arrived (what follows it is the pulse's tail)
         k_head = fmt.HEADER_SYMBOLS
-        # the last symbol's peak must have arrived (what follows it is the pulse's tail)
         if t0 + sps * (pre.PREAMBLE_LENGTH + k_head) > len(r):
             return None
-        y_head = at(x, t0, pre.PREAMBLE_LENGTH + np.arange(k_head))
+        y_head = window.at(x, t0, pre.PREAMBLE_LENGTH + np.arange(k_head))
         header, cfo_step = self._decode_header(y_head, first)
         if header is None:
             return None
-        layout = fmt.Layout(header.length)
-        span_needed = t0 + sps * layout.total * (1 + MAX_SRO_PPM * 1e-6)
-        if span_needed > len(r):
+        total = fmt.Layout(header.length).total
+        end = lo + int(np.ceil(t0 + sps * total * (1 + MAX_SRO_PPM * 1e-6))) + 1
+        return Acquisition(header, end, lo, window, t0, cfo + cfo_step, metric)
+
+    def demodulate(self, samples, start, cfo, metric=1.0):
+        """The burst whose preamble peaks near sample ``start`` with carrier offset ``cfo``
+        (cycles per symbol), or None if its header does not decode or it is cut off."""
+        found = self.acquire(samples, start, cfo, metric)
+        if found is None or found.end > len(samples):
             return None
-        cfo += cfo_step
-        x = derotated(cfo)
+        return self._finish(found)
+
+    def _finish(self, found):
+        """Stages 5 to 9 of an acquired burst whose samples have all arrived."""
+        sps, header, window, t0, cfo = self.sps, found.header, found.window, found.t0, found.cfo
+        k_head = fmt.HEADER_SYMBOLS
+        layout = fmt.Layout(header.length)
+        x = window.derotated(cfo)
+        at = window.at
         # 5. sample clock: where the postamble really is
         k_post = np.arange(pre.B_LENGTH)
         nominal = t0 + sps * layout.postamble_start
@@ -295,11 +330,11 @@ class BurstReceiver:
         symbols = follow_phase(symbols, header.order, float(np.median(noise_var)))
         mean_gain = np.sqrt(np.mean(np.abs(h) ** 2))
         return ReceivedBurst(
-            header=header, start=lo + t0, symbols=symbols.astype(np.complex64),
+            header=header, start=found.lo + t0, symbols=symbols.astype(np.complex64),
             noise_var=noise_var.astype(np.float32),
             esn0_db=float(10 * np.log10(mean_gain ** 2 / n0)), cfo=float(cfo),
             sro_ppm=float((clock - 1.0) * 1e6), gain_db=float(20 * np.log10(mean_gain)),
-            equalised=equalised, metric=float(metric))
+            equalised=equalised, metric=float(found.metric))
 
     def _decode_header(self, y_head, first):
         """(header or None, carrier-offset correction): the header's phase line fitted
