@@ -64,7 +64,7 @@ class burst_transmitter(gr.basic_block):
         self.set_tag_propagation_policy(gr.TPP_DONT)
         # a tagged burst leaves in one piece: the output buffer holds the longest one
         longest = self.modulator.longest_burst()
-        self.set_min_output_buffer(0, int(2 ** np.ceil(np.log2(longest))))
+        self.set_min_output_buffer(0, int(2 ** np.ceil(np.log2(2 * longest))))
 
     def forecast(self, noutput_items, ninputs):
         """Output waits in the queue (or idle zeros can be sent): no input needed."""
@@ -117,8 +117,8 @@ class burst_transmitter(gr.basic_block):
         while self.queue and written < len(out):
             item, is_burst = self.queue[0]
             if self.offset == 0 and self.mode == "burst":
-                if len(item) > len(out) - written:
-                    break  # a tagged burst leaves in one piece
+                if len(item) > len(out) - written and written:
+                    break  # a tagged burst leaves in one piece where the buffer allows
                 self.add_item_tag(0, self.nitems_written(0) + written, self.length_tag,
                                   pmt.from_long(len(item)))
             n = min(len(out) - written, len(item) - self.offset)
