@@ -142,6 +142,16 @@ class qa_grc_examples(gr_unittest.TestCase):
             if fading == "rician":  # K -> infinity at 60 dB: the noiseless image
                 np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)
 
+    def test_ota_loopback_runs_headless_to_the_end(self):
+        """Over the simulated radios at 40 dB the bursts carry every index intact: the
+        PNG is the noiseless decode."""
+        script = self.compile("ota_loopback.grc")
+        image, weights, expected = self.image_case("small_ota.png", 6, (40, 52), 4)
+        received = self.run_image_flowgraph(
+            script, os.path.join(self.dir, "received_ota"),
+            ["--image", image, "--weights", weights, "--esn0-db", "40", "--levels", "4"])
+        np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)
+
     def test_index_loopback_error_rate_matches_theory(self):
         script = self.compile("index_loopback.grc")
         sent, received = self.run_index_loopback(script, 15, 100_000)
