@@ -3,6 +3,7 @@
 #   make test       the same set-up, then every test (ctest: C++ blocks + Python QA; pytest: codec)
 #   make bench-phy  throughput of the index mapper/demappers against GNU Radio's stock blocks
 #   make bench-header  frame header success over AWGN at -5 dB and above
+#   make bench-ota     the OTA PHY: detection, false alarms, N0 estimate, error rates, images
 #   make bench-blocks  PSNR through the GNU Radio loopback beside semcom eval, per codec
 #   make bench-stream  N Kodak images through the loopback flowgraph: images/s, symbols/s
 #   make bench-soak    N=1000 images through one flowgraph: RSS growth from image 100 to N
@@ -23,7 +24,7 @@ DEB_PACKAGES := gnuradio gnuradio-dev libvolk2-dev pybind11-dev python3-pybind11
                 gir1.2-gtk-3.0 gir1.2-pango-1.0 python3-gi-cairo xvfb xdotool
 STAMPS := $(VENV)/.stamps
 
-.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-blocks bench-stream bench-soak grc screenshot clean
+.PHONY: all setup debs venv build demo test test-cpp test-codec bench-phy bench-header bench-ota bench-blocks bench-stream bench-soak grc screenshot clean
 
 all: build
 
@@ -85,6 +86,9 @@ bench-phy: build
 
 bench-header: build
 	$(PY) benchmarks/bench_header.py
+
+bench-ota: build
+	$(PY) benchmarks/bench_ota.py
 
 bench-blocks: build
 	$(PY) benchmarks/bench_blocks_vs_eval.py --markdown docs/BLOCKS_VS_EVAL.md

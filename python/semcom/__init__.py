@@ -11,7 +11,9 @@ normal_rng noise kernel. Python blocks: image_source (images -> framed MOC-RVQ i
 image_sink (symbols -> frames -> images), which run the codec package's model, and
 image_view (a Qt widget showing the sent and the received image); over the air,
 burst_transmitter (frames -> shaped bursts), burst_receiver (raw samples -> frames with
-each symbol's N0) and channel_impairments (a simulated pair of radios). load_codec gives the
+each symbol's N0) and channel_impairments (a simulated pair of radios); the radio ends
+radio_sink / radio_source (USRP, PlutoSDR, SoapySDR) and the hier blocks ota_radio_tx /
+ota_radio_rx that put the burst PHY in front of them. load_codec gives the
 ImageCodec (MOC-RVQ, deep JSCC) that the Image Codec variable hands to both image blocks.
 """
 
@@ -31,8 +33,10 @@ from .channel_impairments import channel_impairments
 from .image_sink import image_sink
 from .image_source import image_source, load_codec
 from .image_view import image_view
+from .radios import RadioNotFound, ota_radio_rx, ota_radio_tx, radio_sink, radio_source
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
            "image_source", "load_codec", "image_sink", "image_view", "awgn_channel",
            "fading_channel", "normal_rng", "burst_transmitter", "burst_receiver",
-           "channel_impairments"]
+           "channel_impairments", "radio_sink", "radio_source", "ota_radio_tx",
+           "ota_radio_rx", "RadioNotFound"]
