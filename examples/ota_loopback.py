@@ -56,6 +56,11 @@ def parse_args(argv):
                         help="seed of the random impairments and the noise")
     parser.add_argument("--out", default="out/ota_loopback.png",
                         help="sent | received PNG (default out/ota_loopback.png)")
+    parser.add_argument("--record", metavar="PATH",
+                        help="record what the receiver gets as SigMF (PATH.sigmf-meta, "
+                             "PATH.sigmf-data), bursts annotated")
+    parser.add_argument("--rate", type=float, default=2e6,
+                        help="sample rate written in a recording (default 2e6 S/s)")
     return parser.parse_args(argv)
 
 
@@ -89,6 +94,11 @@ def build_flowgraph(image, args):
     sink = semcom.image_sink(codec=codec, demapping="soft" if args.soft else "hard",
                              csi_input=True, reference=image, history=1)
     tb.connect(source, tx, channel, rx)
+    if args.record:
+        tb.recorder = semcom.sigmf_recorder(
+            args.record, sample_rate=args.rate, receiver=rx,
+            description=f"examples/ota_loopback.py, simulated radios: {settings}")
+        tb.connect(channel, tb.recorder)
     tb.connect((rx, 0), (sink, 0))
     tb.connect((rx, 1), (sink, 1))
     # the top block holds the Python blocks: one that Python collects while the
@@ -137,6 +147,8 @@ def main(argv=None):
           "and the payload)")
     images.save_png(images.side_by_side(original, result["image"]), args.out)
     print(f"sent | received: {args.out}")
+    if args.record:
+        print(f"recording: {tb.recorder.meta_path}, {tb.recorder.samples} samples")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Tiny weight files of every registered system, for tests of the codec package and of
-the GNU Radio blocks: the real architectures at small sizes, untrained but valid."""
+the GNU Radio blocks: the real architectures at small sizes, untrained but valid; and a
+test picture that any test can draw again, pixel for pixel."""
 
 import dataclasses
 import os
 
+import numpy as np
 import torch
 
 from . import systems  # noqa: F401  (registers every system)
@@ -60,3 +62,17 @@ def tiny_weights(system, folder, seed=0):
     if system not in TINY_WEIGHTS:
         raise ValueError(f"no tiny weights for system {system!r}")
     return TINY_WEIGHTS[system](os.path.join(folder, f"tiny_{system}.pt"), seed)
+
+
+def pattern_image(height, width):
+    """A deterministic RGB float image [H, W, 3] in 0..1 with smooth gradients, edges and
+    a fine texture (no file, no random draw: it is the same wherever it is drawn)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    u, v = x / max(width - 1, 1), y / max(height - 1, 1)
+    disc = ((u - 0.6) ** 2 + (v - 0.4) ** 2 < 0.07).astype(np.float64)
+    stripes = 0.5 + 0.5 * np.sin(2 * np.pi * (x + 2 * y) / 9.0)
+    red = 0.2 + 0.6 * u + 0.2 * disc
+    green = 0.3 + 0.4 * v * (1 - disc) + 0.3 * disc * stripes
+    blue = 0.5 + 0.3 * np.cos(3 * np.pi * u * v) - 0.2 * disc
+    image = np.stack([red, green, blue], axis=-1)
+    return np.round(np.clip(image, 0.0, 1.0) * 255) / 255

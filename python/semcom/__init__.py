@@ -13,7 +13,8 @@ image_view (a Qt widget showing the sent and the received image); over the air,
 burst_transmitter (frames -> shaped bursts), burst_receiver (raw samples -> frames with
 each symbol's N0) and channel_impairments (a simulated pair of radios); the radio ends
 radio_sink / radio_source (USRP, PlutoSDR, SoapySDR) and the hier blocks ota_radio_tx /
-ota_radio_rx that put the burst PHY in front of them. load_codec gives the
+ota_radio_rx that put the burst PHY in front of them; sigmf_recorder and sigmf_source
+(record what a receiver gets, replay it). load_codec gives the
 ImageCodec (MOC-RVQ, deep JSCC) that the Image Codec variable hands to both image blocks.
 """
 
@@ -34,9 +35,10 @@ from .image_sink import image_sink
 from .image_source import image_source, load_codec
 from .image_view import image_view
 from .radios import RadioNotFound, ota_radio_rx, ota_radio_tx, radio_sink, radio_source
+from .sigmf_io import sigmf_recorder, sigmf_source
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
            "image_source", "load_codec", "image_sink", "image_view", "awgn_channel",
            "fading_channel", "normal_rng", "burst_transmitter", "burst_receiver",
            "channel_impairments", "radio_sink", "radio_source", "ota_radio_tx",
-           "ota_radio_rx", "RadioNotFound"]
+           "ota_radio_rx", "RadioNotFound", "sigmf_recorder", "sigmf_source"]

@@ -37,8 +37,9 @@ class burst_receiver(gr.basic_block):
 
     Counters: ``detected``, ``decoded`` and ``dropped`` bursts (header failed), ``images``
     begun and ``missing`` bursts (never decoded, counted from the headers of the others);
-    ``last`` is the latest ReceivedBurst (Es/N0, carrier and clock offsets, gain). They
-    are printed when the flowgraph stops.
+    ``last`` is the latest ReceivedBurst (Es/N0, carrier and clock offsets, gain) and
+    ``log`` one dictionary per decoded burst (start sample, length, what was measured),
+    what a SigMF recorder annotates. The counters are printed when the flowgraph stops.
     """
 
     def __init__(self, *, sps=2, rolloff=0.35, threshold=0.1, equaliser=True, tail=256):
@@ -61,6 +62,7 @@ class burst_receiver(gr.basic_block):
         self.next_burst = 0        # its next burst index
         self.images = self.missing = 0
         self.last = None
+        self.log = collections.deque(maxlen=100000)  # decoded bursts, for recordings
         from semcom_codec.phy.burst_format import HEADER_SYMBOLS
         from semcom_codec.phy.preamble import PREAMBLE_LENGTH
         from semcom_codec.phy.pulse import SPAN
@@ -137,6 +139,18 @@ class burst_receiver(gr.basic_block):
         if self.next_burst * MAX_PAYLOAD >= total:
             self._close_image()
 
+    def _log(self, burst):
+        """What a recording's annotations say of a decoded burst."""
+        from semcom_codec.phy.burst_format import Layout
+
+        header = framing.FrameHeader.unpack(burst.header.info)
+        length = Layout(burst.header.length).total * self.sps * (1 + burst.sro_ppm * 1e-6)
+        self.log.append({"start": int(round(burst.start)), "length": int(np.ceil(length)),
+                         "burst": burst.header.burst,
+                         "frame": None if header is None else header.frame,
+                         "esn0_db": burst.esn0_db, "cfo": burst.cfo, "sro_ppm": burst.sro_ppm,
+                         "gain_db": burst.gain_db, "equalised": burst.equalised})
+
     # -- bursts in ---------------------------------------------------------------------
 
     def _search(self):
@@ -178,6 +192,7 @@ class burst_receiver(gr.basic_block):
                 continue
             self.receiver.decoded += 1
             self.last = burst._replace(start=burst.start + self.base)
+            self._log(self.last)
             self._place(burst)
 
     def _trim(self):
