@@ -67,6 +67,23 @@ def shape(symbols, sps=DEFAULT_SPS, rolloff=DEFAULT_ROLLOFF, span=SPAN):
     return np.concatenate([out, np.zeros(max(tail, 0), np.complex128)])
 
 
+PHASES = 512  # rows of the matched filter's table per sample: linear interpolation
+              # between them is exact to about -110 dB
+_TABLES = {}
+
+
+def _table(sps, rolloff, span):
+    """The pulse at offsets frac + half - j (samples) for frac = q / PHASES, q = 0..PHASES
+    and taps j = 0..2 half + 1: one row per fractional position."""
+    key = (sps, rolloff, span)
+    if key not in _TABLES:
+        half = span * sps
+        frac = np.arange(PHASES + 1)[:, None] / PHASES
+        offsets = frac + half - np.arange(2 * half + 2)[None, :]
+        _TABLES[key] = rrc(offsets / sps, rolloff)
+    return _TABLES[key]
+
+
 def matched_at(samples, times, sps=DEFAULT_SPS, rolloff=DEFAULT_ROLLOFF, span=SPAN):
     """The matched filter's output at ``times`` (in samples, fractional): for unit-power
     symbols shaped by ``shape`` the output at a symbol's peak is that symbol. Samples
@@ -75,10 +92,16 @@ def matched_at(samples, times, sps=DEFAULT_SPS, rolloff=DEFAULT_ROLLOFF, span=SP
     samples = np.asarray(samples, dtype=np.complex128)
     times = np.asarray(times, dtype=np.float64)
     half = span * sps
-    first = np.floor(times).astype(np.int64) - half
-    offsets = np.arange(2 * half + 2)
-    index = first[:, None] + offsets[None, :]
-    weights = rrc((times[:, None] - index) / sps, rolloff)
-    inside = (index >= 0) & (index < len(samples))
-    picked = np.where(inside, samples[np.clip(index, 0, max(len(samples) - 1, 0))], 0.0)
-    return np.sum(picked * weights, axis=1) / sps
+    base = np.floor(times)
+    position = (times - base) * PHASES
+    row = np.minimum(position.astype(np.int64), PHASES - 1)
+    share = (position - row)[:, None]
+    table = _table(sps, rolloff, span)
+    weights = table[row] * (1.0 - share) + table[row + 1] * share
+    index = (base.astype(np.int64) - half)[:, None] + np.arange(2 * half + 2)[None, :]
+    if len(samples) and index.size and index.min() >= 0 and index.max() < len(samples):
+        picked = samples[index]
+    else:
+        inside = (index >= 0) & (index < len(samples))
+        picked = np.where(inside, samples[np.clip(index, 0, max(len(samples) - 1, 0))], 0.0)
+    return np.einsum("ij,ij->i", picked, weights) / sps
