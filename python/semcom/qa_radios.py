@@ -61,21 +61,22 @@ class qa_radios(gr_unittest.TestCase):
         real = "/usr/bin/grcc" if os.path.isfile("/usr/bin/grcc") else shutil.which("grcc")
         env = dict(os.environ, GRC_BLOCKS_PATH=os.path.join(EXAMPLES, "..", "grc"))
         with tempfile.TemporaryDirectory(prefix="qa_radios_") as folder:
-            for radio, device, words, _ in CASES:
-                for end in ("tx", "rx"):
-                    name = f"ota_{radio}_{end}.grc"
-                    with self.subTest(name):
-                        built = subprocess.run([sys.executable, real, "-o", folder,
-                                                os.path.join(EXAMPLES, name)], env=env,
-                                               capture_output=True, text=True, timeout=120)
-                        self.assertEqual(built.returncode, 0, built.stdout + built.stderr)
-                        script = os.path.join(folder, flowgraph_id(name) + ".py")
-                        ran = subprocess.run(["unshare", "-n", sys.executable, script,
-                                              "--device", device], capture_output=True,
-                                             text=True, timeout=120)
-                        self.assertNotEqual(ran.returncode, 0)
-                        last = ran.stderr.strip().splitlines()[-1]
-                        self.assertIn("RadioNotFound: " + words, last)
+            names = [(f"ota_{radio}_{end}.grc", device, words) for radio, device, words, _
+                     in CASES for end in ("tx", "rx")]
+            names.append(("ota_usrp_loopback.grc",) + CASES[0][1:3])
+            for name, device, words in names:
+                with self.subTest(name):
+                    built = subprocess.run([sys.executable, real, "-o", folder,
+                                            os.path.join(EXAMPLES, name)], env=env,
+                                           capture_output=True, text=True, timeout=120)
+                    self.assertEqual(built.returncode, 0, built.stdout + built.stderr)
+                    script = os.path.join(folder, flowgraph_id(name) + ".py")
+                    ran = subprocess.run(["unshare", "-n", sys.executable, script,
+                                          "--device", device], capture_output=True,
+                                         text=True, timeout=120)
+                    self.assertNotEqual(ran.returncode, 0)
+                    last = ran.stderr.strip().splitlines()[-1]
+                    self.assertIn("RadioNotFound: " + words, last)
 
     def test_bad_settings_are_refused_before_any_driver(self):
         from gnuradio import semcom
