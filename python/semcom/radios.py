@@ -149,14 +149,16 @@ def _no_lo_offset(radio, lo_offset):
 class ota_radio_tx(gr.hier_block2):
     """Index frames in (Image Source), bursts out of a radio: burst_transmitter in the
     mode the radio needs (tagged bursts for USRP and SoapySDR, a continuous stream with
-    idle zeros for the PlutoSDR) into radio_sink."""
+    idle zeros for the PlutoSDR, or with ``continuous`` for a SoapySDR radio that
+    ignores end-of-burst, such as the HackRF) into radio_sink."""
 
     def __init__(self, *, radio="usrp", device="", freq=2.45e9, rate=2e6, gain=0.0,
-                 lo_offset=0.0, order=8, sps=2, rolloff=0.35, backoff_db=3.0):
+                 lo_offset=0.0, order=8, sps=2, rolloff=0.35, backoff_db=3.0,
+                 continuous=False):
         gr.hier_block2.__init__(self, "semcom_ota_radio_tx",
                                 gr.io_signature(1, 1, gr.sizeof_char),
                                 gr.io_signature(0, 0, 0))
-        continuous = radio == "pluto"
+        continuous = bool(continuous) or radio == "pluto"
         self.radio = radio_sink(radio, device=device, freq=freq, rate=rate, gain=gain,
                                 lo_offset=lo_offset)
         self.transmitter = burst_transmitter(
