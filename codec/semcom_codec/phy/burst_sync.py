@@ -7,7 +7,8 @@ hypotheses spanning +/- Rs/16 (the qdetector approach): a coherent 256-symbol co
 finds a burst at Es/N0 -5 dB, where a lag correlation on the periodic part alone cannot.
 The metric |c|^2 / (E_p E_r) lies in [0, 1] and does not depend on the receive gain; on
 noise alone it is exponential with mean 1 / 256, so a threshold of 0.1 gives about one
-false alarm per 10^10 hypotheses.
+false alarm per 10^10 hypotheses. A carrier-offset-blind differential correlation picks
+the candidate starts first, so that only they are searched over the offset grid.
 
 Offsets are in cycles per symbol (a fraction of the symbol rate Rs).
 """
@@ -20,6 +21,9 @@ from . import preamble as pre
 
 MAX_CFO = 1.0 / 16          # the acquisition range, cycles per symbol
 DETECTION_THRESHOLD = 0.1
+DIFFERENTIAL_LAGS = (1, 2, 3, 4)
+PRE_THRESHOLD = 0.018       # differential metric's candidates (see bench_ota for Pd)
+VERIFY_REACH = 3            # lags either side of a candidate searched coherently
 
 
 class Detection(NamedTuple):
@@ -83,23 +87,77 @@ def detection_metric(samples, template=None):
     return metric, offsets
 
 
-def detect(samples, threshold=DETECTION_THRESHOLD, template=None):
+def differential_metric(samples, template=None, lags=DIFFERENTIAL_LAGS):
+    """[starts] the carrier-offset-blind pre-detector: for each lag d the correlation of
+    y_k y*_(k+d) with the template's own products (an offset only turns it), normalised
+    to [0, 1], averaged over ``lags``; on noise alone about 1 / (m - 1) on average, with
+    a tail that the averaging over several lags thins. A few correlations instead of one
+    per offset hypothesis."""
+    template = pre.preamble() if template is None else np.asarray(template)
+    samples = np.asarray(samples, dtype=np.complex128)
+    n, m = len(samples), len(template)
+    if n < m:
+        raise ValueError(f"{n} samples are fewer than the {m}-symbol preamble")
+    size = 1 << int(np.ceil(np.log2(n + m)))
+    total = np.zeros(n - m + 1)
+    for d in lags:
+        z = samples[:-d] * np.conj(samples[d:])
+        q = template[:-d] * np.conj(template[d:])
+        corr = np.fft.ifft(np.fft.fft(z, size) * np.conj(np.fft.fft(q, size)))[:n - m + 1]
+        energy = _sliding_energy(z, m - d)
+        floor = max(1e-9 * float(energy.max(initial=0.0)), np.finfo(np.float64).tiny)
+        q_energy = float(np.sum(np.abs(q) ** 2))
+        total += np.where(energy > floor, np.abs(corr) ** 2, 0.0) / np.maximum(
+            q_energy * energy, q_energy * floor)
+    return total / len(lags)
+
+
+def _verify(samples, lags, template, offsets):
+    """(lag, offset, metric) of the best coherent match at each of ``lags``."""
+    m = len(template)
+    ramp = np.arange(m)
+    hypotheses = np.conj(template[None, :] * np.exp(2j * np.pi * offsets[:, None] * ramp))
+    windows = np.stack([samples[lag:lag + m] for lag in lags])
+    corr = windows @ hypotheses.T                                  # [lags, offsets]
+    energy = np.sum(np.abs(windows) ** 2, axis=1)
+    scale = float(np.sum(np.abs(template) ** 2)) * np.maximum(energy, np.finfo(float).tiny)
+    metric = np.where(energy[:, None] > 0, np.abs(corr) ** 2, 0.0) / scale[:, None]
+    which = metric.argmax(axis=1)
+    return [(int(lag), float(offsets[w]), float(metric[i, w]))
+            for i, (lag, w) in enumerate(zip(lags, which))]
+
+
+def detect(samples, threshold=DETECTION_THRESHOLD, template=None, exhaustive=False):
     """Every preamble in ``samples``: the strongest start and offset above ``threshold``,
-    then the next one at least a preamble length away, and so on."""
-    template = pre.preamble() if template is None else template
-    metric, offsets = detection_metric(samples, template)
-    best = metric.max(axis=0)
-    which = metric.argmax(axis=0)
-    found = []
-    taken = np.zeros(best.shape, dtype=bool)
-    for lag in np.argsort(best)[::-1]:
-        if best[lag] < threshold:
-            break
-        if taken[lag]:
-            continue
-        lo, hi = max(0, lag - len(template) + 1), lag + len(template)
-        taken[lo:hi] = True
-        found.append(Detection(int(lag), float(offsets[which[lag]]), float(best[lag])))
+    then the next one at least a preamble length away, and so on.
+
+    The differential pre-detector picks candidate starts (PRE_THRESHOLD); each, with
+    VERIFY_REACH lags either side, is then searched
+    coherently over every offset hypothesis, so the metric and the threshold are those
+    of the exhaustive search (``exhaustive``: every lag, for reference and tests)."""
+    template = pre.preamble() if template is None else np.asarray(template)
+    samples = np.asarray(samples, dtype=np.complex128)
+    if exhaustive:
+        metric, offsets = detection_metric(samples, template)
+        best, which = metric.max(axis=0), metric.argmax(axis=0)
+        scored = [(int(lag), float(offsets[which[lag]]), float(best[lag]))
+                  for lag in np.flatnonzero(best >= threshold)]
+    else:
+        pre_metric = differential_metric(samples, template)
+        candidates = np.flatnonzero(pre_metric >= PRE_THRESHOLD)
+        last = len(samples) - len(template)
+        lags = np.unique(np.clip(candidates[:, None] + np.arange(-VERIFY_REACH,
+                                                                  VERIFY_REACH + 1), 0, last))
+        scored = []
+        offsets = _cfo_grid(len(template))
+        for chunk in range(0, len(lags), 256):
+            scored += [c for c in _verify(samples, lags[chunk:chunk + 256], template, offsets)
+                       if c[2] >= threshold]
+    found, taken = [], []
+    for lag, cfo, metric in sorted(scored, key=lambda c: -c[2]):
+        if all(abs(lag - other) >= len(template) for other in taken):
+            taken.append(lag)
+            found.append(Detection(lag, cfo, metric))
     return sorted(found)
 
 
