@@ -6,7 +6,8 @@
 
 C++ blocks: index_mapper (codebook indices -> Gray-mapped square QAM), index_demapper
 (hard decision) and index_soft_demapper (per-index posteriors), and the gray_pam kernel
-they share; awgn_channel and fading_channel (Rayleigh / Rician with perfect CSI) on the
+they share; matched_filter (the RRC matched filter at any instant, the burst receiver's
+hot path); awgn_channel and fading_channel (Rayleigh / Rician with perfect CSI) on the
 normal_rng noise kernel. Python blocks: image_source (images -> framed MOC-RVQ indices) and
 image_sink (symbols -> frames -> images), which run the codec package's model, and
 image_view (a Qt widget showing the sent and the received image); over the air,
@@ -25,6 +26,7 @@ from .semcom_python import (
     index_demapper,
     index_mapper,
     index_soft_demapper,
+    matched_filter,
     normal_rng,
 )
 
@@ -39,6 +41,6 @@ from .sigmf_io import sigmf_recorder, sigmf_source
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
            "image_source", "load_codec", "image_sink", "image_view", "awgn_channel",
-           "fading_channel", "normal_rng", "burst_transmitter", "burst_receiver",
+           "fading_channel", "normal_rng", "matched_filter", "burst_transmitter", "burst_receiver",
            "channel_impairments", "radio_sink", "radio_source", "ota_radio_tx",
            "ota_radio_rx", "RadioNotFound", "sigmf_recorder", "sigmf_source"]

@@ -47,14 +47,17 @@ class burst_receiver(gr.basic_block):
 
         gr.basic_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64],
                                 out_sig=[np.complex64, np.float32])
+        from .semcom_python import matched_filter
+
+        kernel = matched_filter(int(sps), float(rolloff))  # the C++ hot path
         self.receiver = BurstReceiver(sps=sps, rolloff=rolloff, threshold=threshold,
-                                      equaliser=equaliser)
+                                      equaliser=equaliser, matched_filter=kernel.at)
         self.sps = self.receiver.sps
         self.tail = int(tail)
         self.buffer = np.zeros(0, np.complex64)
         self.base = 0              # input sample of buffer[0]
         self.scanned = 0           # input samples searched for preambles
-        self.pending = []          # detections (absolute start, cfo, metric) to demodulate
+        self.pending = []          # detections (start, cfo, metric, end once known)
         self.recent = collections.deque(maxlen=64)   # starts already taken
         self.out_symbols = collections.deque()
         self.out_noise = collections.deque()
@@ -70,6 +73,9 @@ class burst_receiver(gr.basic_block):
         self.preamble_samples = PREAMBLE_LENGTH * self.sps
         # from a preamble's first peak to its header's last symbol and that pulse's tail
         self.header_samples = (PREAMBLE_LENGTH + HEADER_SYMBOLS + SPAN) * self.sps
+        # past a burst's last peak: its pulse's tail, and room for a timing estimate
+        # that moves by a sample between two readings of the header
+        self.end_margin = (SPAN + 2) * self.sps
 
     @property
     def detected(self):
@@ -154,35 +160,46 @@ class burst_receiver(gr.basic_block):
     # -- bursts in ---------------------------------------------------------------------
 
     def _search(self):
-        """New preambles in what arrived since the last search."""
+        """New preambles in what arrived since the last search. A start is taken only
+        once every start up to a preamble after it could be searched too: a preamble cut
+        by the buffer's end shows its periodic part's side peaks (-6.6 dB at multiples of
+        8 symbols) before the true start arrives, and the strongest must win."""
         end = self.base + len(self.buffer)
-        overlap = self.preamble_samples + 64 * self.sps
-        begin = max(self.base, self.scanned - overlap)
-        if end - begin < self.preamble_samples + overlap:
+        edge = 16 * self.sps                       # the matched filter's reach
+        settle = 2 * self.preamble_samples + edge  # searchable and settled up to here
+        limit = end - settle
+        begin = max(self.base, self.scanned - edge)
+        if limit <= self.scanned or end - begin < self.preamble_samples + edge:
             return
         for start, cfo, metric in self.receiver.detect(self.buffer[begin - self.base:]):
             start += begin
+            if not self.scanned <= start < limit:
+                continue
             if all(abs(start - s) >= self.preamble_samples for s in self.recent):
-                self.pending.append((start, cfo, metric))
+                self.pending.append((start, cfo, metric, None))
                 self.recent.append(start)
         self.pending.sort()
-        self.scanned = end
+        self.scanned = limit
 
     def _demodulate(self):
-        """Every pending burst whose samples have all arrived."""
+        """Every pending burst whose samples have all arrived. A burst's header is read
+        once, when it has arrived; that tells where the burst ends, and the burst is
+        demodulated once the buffer reaches a little past that."""
         while self.pending:
-            start, cfo, metric = self.pending[0]
+            start, cfo, metric, end = self.pending[0]
             local = start - self.base
-            found = self.receiver.acquire(self.buffer, local, cfo, metric)
-            header_end = local + self.header_samples
-            if found is None:
-                if len(self.buffer) < header_end:
+            if end is None:
+                if len(self.buffer) < local + self.header_samples:
                     return          # its header has not arrived yet
-                self.receiver.detected += 1
-                self.receiver.dropped += 1
-                self.pending.pop(0)
-                continue
-            if found.end > len(self.buffer):
+                found = self.receiver.acquire(self.buffer, local, cfo, metric)
+                if found is None:
+                    self.receiver.detected += 1
+                    self.receiver.dropped += 1
+                    self.pending.pop(0)
+                    continue
+                end = found.end + self.base + self.end_margin
+                self.pending[0] = (start, cfo, metric, end)
+            if end > self.base + len(self.buffer):
                 return              # the rest of the burst is on its way
             self.pending.pop(0)
             self.receiver.detected += 1

@@ -102,6 +102,24 @@ class qa_ota_blocks(ImageFixture, gr_unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "gap and idle are for mode 'stream'"):
             semcom.burst_transmitter(gap=10)
 
+    def test_the_cpp_matched_filter_is_the_numpy_reference(self):
+        from semcom_codec.phy import pulse
+
+        rng = np.random.default_rng(8)
+        samples = rng.standard_normal(4000) + 1j * rng.standard_normal(4000)
+        times = np.concatenate([rng.uniform(-40, 4040, 3000), np.arange(0, 50, 0.25)])
+        for sps, rolloff in ((2, 0.35), (4, 0.25)):
+            kernel = semcom.matched_filter(sps, rolloff)
+            np.testing.assert_allclose(kernel.at(samples, times),
+                                       pulse.matched_at(samples, times, sps, rolloff),
+                                       rtol=0, atol=1e-12)
+            self.assertAlmostEqual(semcom.matched_filter.rrc(0.3, rolloff),
+                                   float(pulse.rrc(np.array([0.3]), rolloff)[0]), places=14)
+        with self.assertRaisesRegex(ValueError, "samples per symbol must be >= 2"):
+            semcom.matched_filter(1, 0.35)
+        with self.assertRaisesRegex(ValueError, "roll-off must be in"):
+            semcom.matched_filter(2, 1.5)
+
     def test_noise_and_junk_give_no_frame_and_no_fault(self):
         rng = np.random.default_rng(1)
         noise = (rng.standard_normal(80000) + 1j * rng.standard_normal(80000)) * 0.5

@@ -75,8 +75,8 @@ class Acquisition(NamedTuple):
 class _Window:
     """One burst's samples (IQ corrected) and the matched filter on them."""
 
-    def __init__(self, samples, base, sps, rolloff):
-        self.samples, self.base, self.sps, self.rolloff = samples, base, sps, rolloff
+    def __init__(self, samples, base, sps, matched):
+        self.samples, self.base, self.sps, self.matched = samples, base, sps, matched
         self.n = np.arange(len(samples))
 
     def derotated(self, offset):
@@ -85,8 +85,7 @@ class _Window:
 
     def at(self, x, t0, k):
         """Matched filter on ``x`` at symbols ``k`` counted from sample ``t0``."""
-        return pulse.matched_at(x, t0 + self.sps * np.asarray(k, dtype=np.float64),
-                                self.sps, self.rolloff)
+        return self.matched(x, t0 + self.sps * np.asarray(k, dtype=np.float64))
 
 
 class Counters(NamedTuple):
@@ -183,8 +182,12 @@ class BurstReceiver:
     were dropped (header not decoded, or cut off by the block's end)."""
 
     def __init__(self, *, sps=pulse.DEFAULT_SPS, rolloff=pulse.DEFAULT_ROLLOFF,
-                 threshold=sync.DETECTION_THRESHOLD, equaliser=True):
+                 threshold=sync.DETECTION_THRESHOLD, equaliser=True, matched_filter=None):
         self.sps, self.rolloff, _ = pulse.check_shaping(sps, rolloff)
+        # the matched filter at any instant: (samples, times) -> outputs; the GNU Radio
+        # block hands in the C++ kernel, this package's numpy one is the reference
+        self.matched = matched_filter or (
+            lambda x, times: pulse.matched_at(x, times, self.sps, self.rolloff))
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"the detection threshold must be in (0, 1), got {threshold!r}")
         self.threshold = float(threshold)
@@ -252,7 +255,7 @@ class BurstReceiver:
         if not (power > 0 and np.isfinite(power)):
             return None
         r = r - (np.mean(r * r) / (2.0 * power)) * np.conj(r)
-        window = _Window(r, float(start - lo), sps, self.rolloff)
+        window = _Window(r, float(start - lo), sps, self.matched)
         known_pre = pre.preamble()
         k_pre = np.arange(pre.PREAMBLE_LENGTH)
 
@@ -317,7 +320,7 @@ class BurstReceiver:
         # (from EQUALISER_SPAN symbols before the burst to as many after it)
         lead = 2 * EQUALISER_SPAN
         j = np.arange(-lead, 2 * layout.total + lead)
-        halves = pulse.matched_at(x, t0 + 0.5 * sps * clock * j, sps, self.rolloff)
+        halves = self.matched(x, t0 + 0.5 * sps * clock * j)
         y = halves[lead:lead + 2 * layout.total:2]
         # 6. equaliser, trained on preamble and header with the phase line removed (the
         # residual carrier offset would otherwise look like a channel to it)
@@ -388,7 +391,7 @@ class BurstReceiver:
         conj = np.conj(known)
 
         def score(start, rate):
-            y = pulse.matched_at(x, start + sps * rate * positions, sps, self.rolloff)
+            y = self.matched(x, start + sps * rate * positions)
             sums = (np.bincount(group_of, (y * conj).real, count)
                     + 1j * np.bincount(group_of, (y * conj).imag, count))
             return float(np.sum(np.abs(sums) ** 2))

@@ -16,6 +16,7 @@
 #include <gnuradio/semcom/index_demapper.h>
 #include <gnuradio/semcom/index_mapper.h>
 #include <gnuradio/semcom/index_soft_demapper.h>
+#include <gnuradio/semcom/matched_filter.h>
 #include <gnuradio/semcom/normal_rng.h>
 
 #include <stdexcept>
@@ -95,6 +96,23 @@ py::array_t<float> normal_array(normal_rng& rng, size_t n)
     return out;
 }
 
+py::array_t<std::complex<double>>
+matched_at_array(const matched_filter& mf,
+                 py::array_t<std::complex<double>, py::array::c_style | py::array::forcecast> in,
+                 py::array_t<double, py::array::c_style | py::array::forcecast> times)
+{
+    if (in.ndim() != 1 || times.ndim() != 1) {
+        throw std::invalid_argument("matched filter: samples and times must be 1-D arrays");
+    }
+    const size_t n = size_t(times.shape(0));
+    py::array_t<std::complex<double>> out(n);
+    {
+        py::gil_scoped_release release;
+        mf.at(in.data(), size_t(in.shape(0)), times.data(), out.mutable_data(), n);
+    }
+    return out;
+}
+
 } // namespace
 
 PYBIND11_MODULE(semcom_python, m)
@@ -123,6 +141,23 @@ tests and offline use on numpy arrays.)doc")
              py::arg("symbols"),
              py::arg("noise_vars"),
              "Posteriors with one noise variance N0 per symbol (after fading).");
+
+    py::class_<matched_filter>(m, "matched_filter", R"doc(
+The RRC matched filter at any instant (the burst receiver's hot path): the C++ twin of
+semcom_codec.phy.pulse.matched_at.)doc")
+        .def(py::init<unsigned int, double, unsigned int, unsigned int>(),
+             py::arg("sps") = 2,
+             py::arg("rolloff") = 0.35,
+             py::arg("span") = 8,
+             py::arg("phases") = 512)
+        .def("sps", &matched_filter::sps)
+        .def("taps", &matched_filter::taps)
+        .def_static("rrc", &matched_filter::rrc, py::arg("t"), py::arg("rolloff"))
+        .def("at",
+             &matched_at_array,
+             py::arg("samples"),
+             py::arg("times"),
+             "Outputs at fractional sample times (complex128 in and out).");
 
     py::class_<normal_rng>(m, "normal_rng", R"doc(
 Seedable standard normal numbers (xoshiro256+ and vectorised Box-Muller): the noise
