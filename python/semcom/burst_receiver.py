@@ -13,7 +13,7 @@ import pmt
 from gnuradio import gr
 
 from . import framing
-from .semcom_python import gray_pam
+from .semcom_python import gray_pam, matched_filter
 
 UNKNOWN = np.float32(np.inf)   # N0 of a symbol that never arrived: image_sink takes it
                                # as unknown
@@ -47,8 +47,6 @@ class burst_receiver(gr.basic_block):
 
         gr.basic_block.__init__(self, name="semcom_burst_receiver", in_sig=[np.complex64],
                                 out_sig=[np.complex64, np.float32])
-        from .semcom_python import matched_filter
-
         kernel = matched_filter(int(sps), float(rolloff))  # the C++ hot path
         self.receiver = BurstReceiver(sps=sps, rolloff=rolloff, threshold=threshold,
                                       equaliser=equaliser, matched_filter=kernel.at)

@@ -3,23 +3,24 @@ the noise variance of every symbol, all from known symbols (numpy reference of t
 Radio burst receiver; design: ../shared/research/ota.md section 5).
 
 Per burst, feed-forward:
-1. detection on the matched filter's polyphase streams under the carrier-offset grid of
-   burst_sync (coherent over the 256-symbol preamble: works at Es/N0 -5 dB);
+1. detection on the matched filter's polyphase streams (burst_sync: a carrier-offset-
+   blind differential pre-detector, then a coherent search over the offset grid around
+   its candidates, coherent over the 256-symbol preamble: works at Es/N0 -5 dB);
 2. blind IQ-imbalance correction over the burst (a proper signal has E[r^2] = 0);
 3. fractional timing (the matched filter evaluated at any instant, pulse.matched_at),
    carrier offset, gain and phase from the preamble;
 4. the header: its phase tracked on modulation-free chunks (the preamble's offset estimate
    drifts by a third of a turn over the header at -5 dB), LDPC decoded, CRC checked; from
    then on the header is known too;
-5. the sample-clock offset from the postamble's timing; every symbol resampled on that
-   clock;
+5. the sample-clock offset from the postamble's timing, then start and clock refined on
+   every known symbol; every symbol resampled on that clock;
 6. a fractionally spaced LS equaliser (13 taps over +/- 3 symbols) trained on preamble
    and header, kept only where it lowers the residual on the pilots and postamble,
    which it was not trained on (a flat channel bypasses it);
 7. phase and gain over the burst: a straight phase line (residual carrier offset) through
    every known group (preamble, header chunks, pilot blocks, postamble), and per group the
-   departure from it, shrunk by its own estimation noise (pilots follow phase noise at
-   high SNR and add no noise at low SNR);
+   departure from it where the departures stand out of their noise, shrunk by that noise
+   (pilots follow phase noise at high SNR and add no noise at low SNR);
 8. N0 from the residual on every known symbol (never from decisions);
 9. at high SNR only, the payload's phase followed by decision direction between pilots
    (oscillator phase noise is faster than the pilot spacing).
