@@ -111,3 +111,22 @@ def test_sturdier_constellations_err_less_where_64qam_fails():
     axis = 2 * (1 - 1 / 8) * 0.5 * math.erfc(math.sqrt(3 * 10 ** 0.5 / 63) / math.sqrt(2))
     assert rates["qam64"] == pytest.approx(axis, rel=0.05)       # 0.61
     assert rates["biorth8"] < 0.06 < rates["psk8"] < 0.4 < rates["qam64"]
+
+
+def test_the_torch_training_channel_gives_the_reference_posteriors_statistics():
+    """Same noise statistics as the numpy reference: the mean posterior of the sent label
+    agrees over many draws, at each constellation and Es/N0."""
+    rng = np.random.default_rng(4)
+    g = torch.Generator().manual_seed(0)
+    for name, c in modes.CONSTELLATIONS.items():
+        for esn0_db in (0.0, 8.0):
+            labels = rng.integers(0, 8, (4, 2000))
+            post = modes.channel(name, labels, torch.full((4,), esn0_db), generator=g)
+            assert post.shape == (4, 2000, 8)
+            mine = float(post.gather(-1, torch.as_tensor(labels)[..., None]).mean())
+            n0 = 10 ** (-esn0_db / 10)
+            sent = c.map(labels.ravel())
+            y = sent + math.sqrt(n0 / 2) * (rng.standard_normal(sent.size)
+                                            + 1j * rng.standard_normal(sent.size))
+            ref = c.soft_demap(y, n0)[np.arange(labels.size), labels.ravel()].mean()
+            assert mine == pytest.approx(ref, abs=0.01), (name, esn0_db)

@@ -10,13 +10,14 @@ An index (one of 8 codebook entries) rides on
            dimensions (position p: +e_p for p < 4, -e_(p-4) after; label gray(p)).
 Every constellation has unit mean energy per complex symbol. Demapping is exact: per-index
 posteriors p(k | y) proportional to exp(-|y - s_k|^2 / N0) (N0 per complex symbol), and
-the hard decision is the nearest point. numpy float64: the reference the torch training
-channel and the radio blocks are to be checked against.
+the hard decision is the nearest point. numpy float64 is the reference; ``channel``
+is the torch twin that training draws through (map, AWGN, posteriors, batched).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .constellation import label_amplitudes
 
@@ -168,3 +169,28 @@ MODES_CBR48 = (
     Mode("L2-qam64", ("qam64",) * 2),
     Mode("L1-psk8", ("psk8",)),
 )
+
+
+def channel(constellation, indices, esn0_db, generator=None):
+    """The training channel of one constellation in torch: labels [B, K] (int) through
+    AWGN at a per-sample Es/N0 [B] (dB) -> exact posteriors [B, K, 8] (float32). Each
+    index's points get their own noise; qam64 pairs indices on I and Q as the radio does
+    (K even)."""
+    c = CONSTELLATIONS[constellation] if isinstance(constellation, str) else constellation
+    indices = torch.as_tensor(indices, dtype=torch.long)
+    batch, count = indices.shape
+    n0 = torch.pow(10.0, -torch.as_tensor(esn0_db, dtype=torch.float32) / 10.0).reshape(-1, 1, 1)
+    if c.per_axis:
+        amp = torch.as_tensor(c.points[:, 0].real, dtype=torch.float32)
+        sent = amp[indices][..., None]                       # [B, K, 1] real axes
+        noise = torch.randn(sent.shape, generator=generator) * torch.sqrt(n0 / 2)
+        y = sent + noise
+        d2 = (y - amp.reshape(1, 1, -1)) ** 2                # [B, K, 8]
+    else:
+        pts = torch.as_tensor(np.concatenate([c.points.real, c.points.imag], axis=1),
+                              dtype=torch.float32)           # [8, 2 dims] real
+        sent = pts[indices]                                  # [B, K, 2 dims]
+        noise = torch.randn(sent.shape, generator=generator) * torch.sqrt(n0 / 2)
+        y = sent + noise
+        d2 = ((y[:, :, None, :] - pts[None, None]) ** 2).sum(dim=-1)
+    return torch.softmax(-d2 / n0, dim=-1)
