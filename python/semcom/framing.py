@@ -23,7 +23,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from semcom_codec.phy.crc import crc16  # noqa: F401 (part of this module's API)
+from semcom_codec.phy.crc import crc16, lfsr_bits, opened, sealed  # noqa: F401 (crc16: API)
 
 VERSION = 1
 SYNC_SYMBOLS = 128
@@ -35,14 +35,7 @@ HEADER_SYMBOLS = 8 * HEADER_BYTES * REPEAT
 
 def _pn_sequence(length, taps, seed=1):
     """Fixed +-1 sequence from a 16-bit Galois LFSR with feedback ``taps``."""
-    state, out = seed, np.empty(length, dtype=np.int8)
-    for i in range(length):
-        bit = state & 1
-        state >>= 1
-        if bit:
-            state ^= taps
-        out[i] = 1 if bit else -1
-    return out
+    return 2 * lfsr_bits(length, taps, seed).astype(np.int8) - 1
 
 
 # Two different maximal-length polynomials: the header's chips must not contain the sync
@@ -69,15 +62,14 @@ class FrameHeader:
     version: int = VERSION
 
     def pack(self):
-        body = struct.pack(_HEADER_FORMAT, self.version, self.frame, self.height, self.width,
-                           self.levels, self.codec_id, self.payload)
-        return body + struct.pack(">H", crc16(body))
+        return sealed(struct.pack(_HEADER_FORMAT, self.version, self.frame, self.height,
+                                  self.width, self.levels, self.codec_id, self.payload))
 
     @classmethod
     def unpack(cls, data):
         """Header from HEADER_BYTES bytes, or None when the CRC fails."""
-        body, (crc,) = data[:-2], struct.unpack(">H", data[-2:])
-        if crc16(body) != crc:
+        body = opened(data)
+        if body is None:
             return None
         version, frame, height, width, levels, codec_id, payload = struct.unpack(
             _HEADER_FORMAT, body)

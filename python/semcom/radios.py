@@ -26,9 +26,11 @@ class RadioNotFound(RuntimeError):
     """The radio asked for is not connected (or not reachable with those arguments)."""
 
 
-def _check(radio):
+def _check(radio, lo_offset):
     if radio not in RADIOS:
         raise ValueError(f"radio must be one of {', '.join(RADIOS)}, got {radio!r}")
+    if lo_offset and radio != "usrp":
+        raise ValueError(f"an LO offset is a USRP (UHD) setting; the {radio} end takes none")
 
 
 def _made(radio, device, make):
@@ -52,7 +54,7 @@ def radio_sink(radio, *, device="", freq=2.45e9, rate=2e6, gain=0.0, lo_offset=0
     and the DSP back, away from the carrier leak. USRP and SoapySDR take tagged bursts
     (``length_tag``); the PlutoSDR needs a continuous stream (burst_transmitter mode
     "stream" with idle zeros)."""
-    _check(radio)
+    _check(radio, lo_offset)
     if radio == "usrp":
         from gnuradio import uhd
 
@@ -66,8 +68,6 @@ def radio_sink(radio, *, device="", freq=2.45e9, rate=2e6, gain=0.0, lo_offset=0
     elif radio == "pluto":
         from gnuradio import iio
 
-        _no_lo_offset(radio, lo_offset)
-
         def make():
             sink = iio.fmcomms2_sink_fc32(device or iio.get_pluto_uri(), [True, True],
                                           int(buffer_size), False)
@@ -80,8 +80,6 @@ def radio_sink(radio, *, device="", freq=2.45e9, rate=2e6, gain=0.0, lo_offset=0
             return sink
     else:
         from gnuradio import soapy
-
-        _no_lo_offset(radio, lo_offset)
 
         def make():
             sink = soapy.sink(device, "fc32", 1, "", "", [""], [""])
@@ -98,7 +96,7 @@ def radio_source(radio, *, device="", freq=2.45e9, rate=2e6, gain=30.0, lo_offse
     """The receiving end, at a fixed gain (no AGC: the burst receiver measures each
     burst's gain, and a gain that moves inside a burst would cost the 64-QAM);
     arguments as radio_sink's."""
-    _check(radio)
+    _check(radio, lo_offset)
     if radio == "usrp":
         from gnuradio import uhd
 
@@ -110,8 +108,6 @@ def radio_source(radio, *, device="", freq=2.45e9, rate=2e6, gain=30.0, lo_offse
             return source
     elif radio == "pluto":
         from gnuradio import iio
-
-        _no_lo_offset(radio, lo_offset)
 
         def make():
             source = iio.fmcomms2_source_fc32(device or iio.get_pluto_uri(), [True, True],
@@ -129,8 +125,6 @@ def radio_source(radio, *, device="", freq=2.45e9, rate=2e6, gain=30.0, lo_offse
     else:
         from gnuradio import soapy
 
-        _no_lo_offset(radio, lo_offset)
-
         def make():
             source = soapy.source(device, "fc32", 1, "", "", [""], [""])
             source.set_sample_rate(0, rate)
@@ -139,11 +133,6 @@ def radio_source(radio, *, device="", freq=2.45e9, rate=2e6, gain=30.0, lo_offse
             source.set_gain(0, gain)
             return source
     return _made(radio, device, make)
-
-
-def _no_lo_offset(radio, lo_offset):
-    if lo_offset:
-        raise ValueError(f"an LO offset is a USRP (UHD) setting; the {radio} end takes none")
 
 
 class ota_radio_tx(gr.hier_block2):

@@ -26,7 +26,7 @@ import numpy as np
 from ..fec import ldpc
 from . import preamble as pre
 from .constellation import ORDERS, label_amplitudes
-from .crc import crc16
+from .crc import lfsr_bits, opened, sealed
 
 VERSION = 1
 SEGMENT = 512
@@ -47,15 +47,8 @@ _PN_TAPS = 0xB8  # x^8 + x^6 + x^5 + x^4 + 1: maximal length 255
 
 
 def _pn_bits(count, seed):
-    """A fixed bit sequence from an 8-bit Galois LFSR (period 255)."""
-    state, out = seed & 0xFF or 1, np.empty(count, dtype=np.uint8)
-    for i in range(count):
-        bit = state & 1
-        state >>= 1
-        if bit:
-            state ^= _PN_TAPS
-        out[i] = bit
-    return out
+    """A fixed bit sequence from an 8-bit maximal-length LFSR (period 255)."""
+    return lfsr_bits(count, _PN_TAPS, seed)
 
 
 HEADER_CHIPS = np.exp(1j * np.pi * (0.25 + 0.5 * _pn_bits(HEADER_SYMBOLS, 0x5A)))
@@ -102,15 +95,14 @@ class BurstHeader:
             raise ValueError(f"info is {INFO_BYTES} bytes, got {len(self.info)}")
 
     def pack(self):
-        body = struct.pack(_FORMAT, self.version, self.order, self.burst,
-                           self.length) + bytes(self.info)
-        return body + struct.pack(">H", crc16(body))
+        return sealed(struct.pack(_FORMAT, self.version, self.order, self.burst,
+                                  self.length) + bytes(self.info))
 
     @classmethod
     def unpack(cls, data):
         """The header in HEADER_BYTES bytes, or None when the CRC or a field is wrong."""
-        body, (crc,) = data[:-2], struct.unpack(">H", data[-2:])
-        if crc16(body) != crc:
+        body = opened(data)
+        if body is None:
             return None
         version, order, burst, length = struct.unpack(_FORMAT, body[:6])
         if version != VERSION or order not in ORDERS or not 1 <= length <= MAX_PAYLOAD:

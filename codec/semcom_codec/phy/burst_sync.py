@@ -75,16 +75,21 @@ def detection_metric(samples, template=None):
     offsets = _cfo_grid(m)
     ramp = np.arange(m)
     energy = _sliding_energy(samples, m)
-    # windows of (almost) nothing: the FFT's rounding would look like a perfect match
-    floor = max(1e-9 * float(energy.max(initial=0.0)), np.finfo(np.float64).tiny)
     metric = np.empty((len(offsets), n - m + 1))
-    template_energy = float(np.sum(np.abs(template) ** 2))
     for i, cfo in enumerate(offsets):
         shifted = template * np.exp(2j * np.pi * cfo * ramp)
         corr = np.fft.ifft(spectrum * np.conj(np.fft.fft(shifted, size)))[:n - m + 1]
-        metric[i] = np.where(energy > floor, np.abs(corr) ** 2, 0.0) / np.maximum(
-            template_energy * energy, template_energy * floor)
+        metric[i] = _normalised(corr, energy, shifted)
     return metric, offsets
+
+
+def _normalised(corr, energy, template):
+    """|c|^2 / (E_template E_window) in [0, 1]; windows of (almost) nothing give 0, where
+    the FFT's rounding would otherwise look like a perfect match."""
+    floor = max(1e-9 * float(energy.max(initial=0.0)), np.finfo(np.float64).tiny)
+    template_energy = float(np.sum(np.abs(template) ** 2))
+    return np.where(energy > floor, np.abs(corr) ** 2, 0.0) / np.maximum(
+        template_energy * energy, template_energy * floor)
 
 
 def differential_metric(samples, template=None, lags=DIFFERENTIAL_LAGS):
@@ -104,11 +109,7 @@ def differential_metric(samples, template=None, lags=DIFFERENTIAL_LAGS):
         z = samples[:-d] * np.conj(samples[d:])
         q = template[:-d] * np.conj(template[d:])
         corr = np.fft.ifft(np.fft.fft(z, size) * np.conj(np.fft.fft(q, size)))[:n - m + 1]
-        energy = _sliding_energy(z, m - d)
-        floor = max(1e-9 * float(energy.max(initial=0.0)), np.finfo(np.float64).tiny)
-        q_energy = float(np.sum(np.abs(q) ** 2))
-        total += np.where(energy > floor, np.abs(corr) ** 2, 0.0) / np.maximum(
-            q_energy * energy, q_energy * floor)
+        total += _normalised(corr, _sliding_energy(z, m - d), q)
     return total / len(lags)
 
 
@@ -173,12 +174,6 @@ def refine_cfo(samples, detection, template=None):
     return detection.cfo + turn / (2 * np.pi * half)
 
 
-def derotate(samples, cfo, start=0):
-    """``samples`` with the carrier offset removed, phase referenced to sample ``start``."""
-    n = np.arange(len(samples)) - start
-    return np.asarray(samples) * np.exp(-2j * np.pi * cfo * n)
-
-
 def estimate_channel(received, known):
     """Least-squares gain and phase from known symbols and the data-aided noise variance
     (the residual's energy over K - 1 degrees of freedom: unbiased for the LS fit)."""
@@ -191,14 +186,3 @@ def estimate_channel(received, known):
     residual = received - gain * known
     n0 = float(np.sum(np.abs(residual) ** 2) / (len(known) - 1))
     return ChannelEstimate(gain, 20.0 * np.log10(max(abs(gain), 1e-300)), max(n0, 1e-300))
-
-
-def acquire(samples, threshold=DETECTION_THRESHOLD):
-    """[(Detection with refined offset, ChannelEstimate)] of every burst in ``samples``."""
-    template = pre.preamble()
-    out = []
-    for found in detect(samples, threshold, template):
-        cfo = refine_cfo(samples, found, template)
-        window = derotate(samples[found.start:found.start + len(template)], cfo)
-        out.append((found._replace(cfo=cfo), estimate_channel(window, template)))
-    return out

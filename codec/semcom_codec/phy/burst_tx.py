@@ -29,10 +29,6 @@ class BurstModulator:
         self.order = int(order)
         self.amplitude = 10.0 ** (-float(backoff_db) / 20.0)
 
-    def burst_count(self, indices):
-        """Bursts that an image of ``indices`` payload indices takes."""
-        return -(-((int(indices) + 1) // 2) // fmt.MAX_PAYLOAD)
-
     def longest_burst(self):
         """Samples of a full burst, the filter's rise and fall included."""
         return (fmt.Layout(fmt.MAX_PAYLOAD).total + 2 * pulse.SPAN) * self.sps + 1

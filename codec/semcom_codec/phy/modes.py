@@ -19,13 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .constellation import label_amplitudes
+from .constellation import gray, label_amplitudes
 
 ENTRIES = 8
-
-
-def _gray(p):
-    return p ^ (p >> 1)
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ def _qam64():
 def _psk8():
     points = np.empty((ENTRIES, 1), dtype=np.complex128)
     for p in range(ENTRIES):
-        points[_gray(p), 0] = np.exp(1j * (2 * np.pi * p / ENTRIES + np.pi / ENTRIES))
+        points[gray(p), 0] = np.exp(1j * (2 * np.pi * p / ENTRIES + np.pi / ENTRIES))
     return IndexConstellation("psk8", points)
 
 
@@ -103,7 +99,7 @@ def _biorth8():
     amplitude = np.sqrt(2.0)  # one real dimension of two complex symbols: energy 2 = 2 x 1
     for p in range(ENTRIES):
         axis, sign = p % 4, (1.0 if p < 4 else -1.0)
-        points[_gray(p), axis // 2] = sign * amplitude * (1.0 if axis % 2 == 0 else 1j)
+        points[gray(p), axis // 2] = sign * amplitude * (1.0 if axis % 2 == 0 else 1j)
     return IndexConstellation("biorth8", points)
 
 
