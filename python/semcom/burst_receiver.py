@@ -11,6 +11,7 @@ import collections
 import numpy as np
 import pmt
 from gnuradio import gr
+from semcom_codec.phy.burst_rx import END_MARGIN
 
 from . import framing
 from .semcom_python import gray_pam, matched_filter
@@ -71,9 +72,6 @@ class burst_receiver(gr.basic_block):
         self.preamble_samples = PREAMBLE_LENGTH * self.sps
         # from a preamble's first peak to its header's last symbol and that pulse's tail
         self.header_samples = (PREAMBLE_LENGTH + HEADER_SYMBOLS + SPAN) * self.sps
-        # past a burst's last peak: its pulse's tail, and room for a timing estimate
-        # that moves by a sample between two readings of the header
-        self.end_margin = (SPAN + 2) * self.sps
 
     @property
     def detected(self):
@@ -195,13 +193,14 @@ class burst_receiver(gr.basic_block):
                     self.receiver.dropped += 1
                     self.pending.pop(0)
                     continue
-                end = found.end + self.base + self.end_margin
+                end = found.end + self.base + END_MARGIN * self.sps
                 self.pending[0] = (start, cfo, metric, end)
             if end > self.base + len(self.buffer):
                 return              # the rest of the burst is on its way
             self.pending.pop(0)
             self.receiver.detected += 1
-            burst = self.receiver.demodulate(self.buffer, local, cfo, metric)
+            burst = self.receiver.demodulate(self.buffer, local, cfo, metric,
+                                             end=end - self.base)
             if burst is None:
                 self.receiver.dropped += 1
                 continue

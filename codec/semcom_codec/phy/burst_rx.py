@@ -41,6 +41,8 @@ EQUALISER_SIGNIFICANCE = 3.0    # standard errors by which the equaliser must wi
 HEADER_CHUNKS = 12              # phase estimates across the header (137 symbols each)
 MAX_SRO_PPM = 200.0             # the postamble is searched this far from its nominal place
 MAX_TOTAL = fmt.Layout(fmt.MAX_PAYLOAD).total
+END_MARGIN = pulse.SPAN + 2     # symbols past a burst's end estimate: its pulse's tail
+                                # and a timing estimate that moves between two readings
 DD_BLOCK = 32                   # payload symbols per decision-directed phase estimate
 DD_MAX_ERROR_RATE = 1e-3        # decisions this reliable per axis, or no decision direction
 
@@ -287,11 +289,21 @@ class BurstReceiver:
         end = lo + int(np.ceil(t0 + sps * total * (1 + MAX_SRO_PPM * 1e-6))) + 1
         return Acquisition(header, end, lo, window, t0, cfo + cfo_step, metric)
 
-    def demodulate(self, samples, start, cfo, metric=1.0):
+    def demodulate(self, samples, start, cfo, metric=1.0, end=None):
         """The burst whose preamble peaks near sample ``start`` with carrier offset ``cfo``
-        (cycles per symbol), or None if its header does not decode or it is cut off."""
-        found = self.acquire(samples, start, cfo, metric)
-        if found is None or found.end > len(samples):
+        (cycles per symbol), or None if its header does not decode or it is cut off.
+        Only the burst's own samples count (up to ``end``, from a first reading of its
+        header when not given): what follows it in the input changes nothing."""
+        if end is None:
+            first = self.acquire(samples, start, cfo, metric)
+            if first is None:
+                return None
+            # (the input's end ends the burst too)
+            end = min(first.end + END_MARGIN * self.sps, len(samples))
+        if end > len(samples):
+            return None
+        found = self.acquire(samples[:end], start, cfo, metric)
+        if found is None or found.end > end:
             return None
         return self._finish(found)
 

@@ -116,7 +116,12 @@ class ImpairedStream:
     cut (the clock, carrier and phase-noise states carry over; the noise is fresh)."""
 
     def __init__(self, impairments, rng):
-        self.p, self.rng = impairments, rng
+        self.p = impairments
+        # one generator per random process, seeded once from ``rng``: each is drawn in
+        # stream order, so the scheduler's cuts cannot interleave them differently
+        seeds = rng.integers(0, 2 ** 63, size=4)
+        self.real, self.imag, self.drive = (np.random.default_rng(int(s)) for s in seeds[:3])
+        rng = np.random.default_rng(int(seeds[3]))
         self.history = np.zeros(0, dtype=np.complex128)   # input not yet behind us
         self.base = 0            # input index of history[0]
         self.produced = 0        # output samples so far
@@ -156,7 +161,7 @@ class ImpairedStream:
         phase = p.phase + 2 * np.pi * p.cfo * n / p.sps
         if self.sigma and count:
             alpha = p.phase_noise_alpha
-            drive = (self.rng.standard_normal(count) * self.sigma
+            drive = (self.drive.standard_normal(count) * self.sigma
                      * np.sqrt((2.0 - alpha) / alpha) * alpha)
             noise, self.phase_state = signal.lfilter([1.0], [1.0, alpha - 1.0], drive,
                                                      zi=self.phase_state)
@@ -164,8 +169,8 @@ class ImpairedStream:
         x = x * 10 ** (p.gain_db / 20.0) * np.exp(1j * phase)
         if self.n0 is not None:
             scale = np.sqrt(p.sps * self.n0 / 2.0)  # N0 per symbol after the matched filter
-            x = x + scale * (self.rng.standard_normal(count)
-                             + 1j * self.rng.standard_normal(count))
+            x = x + scale * (self.real.standard_normal(count)
+                             + 1j * self.imag.standard_normal(count))
         if p.iq_image_dbc is not None:
             x = x + 10 ** (p.iq_image_dbc / 20.0) * np.exp(0.7j) * np.conj(x)
         self.produced += count
