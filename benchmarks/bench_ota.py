@@ -68,15 +68,22 @@ def detection(args, rng):
 
 
 def false_alarms(args, rng):
+    from semcom_codec.phy import burst_sync
+
     receiver = burst_rx.BurstReceiver()
     chunk, total, alarms, passed = 1 << 16, int(args.noise_seconds * 1e6), 0, 0
+    candidates = lags = 0
     for _ in range(0, total, chunk):
         noise = (rng.standard_normal(chunk) + 1j * rng.standard_normal(chunk)) * 0.7
         for start, cfo, metric in receiver.detect(noise):
             alarms += 1
             passed += receiver.acquire(noise, start, cfo, metric) is not None
+        pre = burst_sync.differential_metric(noise[::2])
+        candidates += int(np.sum(pre >= burst_sync.PRE_THRESHOLD))
+        lags += len(pre)
     print(f"false      noise alone, {total / 1e6:g} s at 1 MS/s: {alarms} detections "
-          f"({alarms / args.noise_seconds:.3f} per second), {passed} passed a header")
+          f"({alarms / args.noise_seconds:.3f} per second), {passed} passed a header; "
+          f"pre-detector candidates {candidates / lags:.1e} per lag")
 
 
 def n0_figures(args, rng):
@@ -134,6 +141,25 @@ def rate(args, rng):
     began = time.perf_counter()
     tb.run()
     block_seconds = time.perf_counter() - began
+    began = time.perf_counter()
+    burst_rx.BurstReceiver().detect(received)
+    detect_seconds = time.perf_counter() - began
+    # one burst's worth, as the receiver asks: every half symbol of a full burst
+    window = received[:fmt.Layout(fmt.MAX_PAYLOAD).total * 2 + 100]
+    times = 20.3 + np.arange(2 * fmt.Layout(fmt.MAX_PAYLOAD).total) * 1.00003
+    kernel = semcom.matched_filter(2, 0.35)
+    began = time.perf_counter()
+    for _ in range(10):
+        kernel.at(window, times)
+    cpp_seconds = (time.perf_counter() - began) / 10
+    began = time.perf_counter()
+    for _ in range(10):
+        pulse.matched_at(window, times)
+    numpy_mf_seconds = (time.perf_counter() - began) / 10
+    print(f"rate       matched filter at {len(times)} instants (one full burst at half-symbol "
+          f"spacing): C++ {cpp_seconds * 1e3:.1f} ms, numpy {numpy_mf_seconds * 1e3:.1f} ms "
+          f"({numpy_mf_seconds / cpp_seconds:.0f} x); "
+          f"detection alone {len(received) / detect_seconds / 1e6:.2f} MS/s")
     print(f"rate       {len(received)} samples, 12 full bursts back to back: burst_receiver "
           f"{len(received) / block_seconds / 1e6:.2f} MS/s ({rx.decoded} decoded), numpy "
           f"reference {len(received) / numpy_seconds / 1e6:.2f} MS/s ({len(reference)} decoded)")

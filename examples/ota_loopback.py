@@ -139,12 +139,12 @@ def main(argv=None):
           f"{args.phase_noise:g} deg, IQ image {args.iq_image}, echo {args.echo}; "
           f"{'soft' if args.soft else 'hard'} demapping, NRB on")
     print(f"{'levels':>6} {'symbols':>8} {'CBR':>8} {'PSNR':>7} {'SSIM':>7} {'LPIPS':>7} "
-          f"{'est_snr_db':>10} {'bursts_ok':>9} {'bursts_total':>12} {'seconds':>7}")
+          f"{'est_snr_db':>10} {'bursts_ok':>9} {'bursts_total':>12}")
     print(f"{result['levels']:>6} {symbols:>8} {symbols / (height * width * 3):>8.5f} "
           f"{result['psnr']:>7.2f} {result['ssim']:>7.4f} {result['lpips']:>7.4f} "
-          f"{est:>10.2f} {rx.decoded:>9} {tx.bursts:>12} {seconds:>7.2f}")
-    print("(symbols: everything the radio sends: preambles, headers, pilots, postambles "
-          "and the payload)")
+          f"{est:>10.2f} {rx.decoded:>9} {tx.bursts:>12}")
+    print(f"(symbols: everything the radio sends: preambles, headers, pilots, postambles "
+          f"and the payload; {seconds:.2f} s)")
     images.save_png(images.side_by_side(original, result["image"]), args.out)
     print(f"sent | received: {args.out}")
     if args.record:
