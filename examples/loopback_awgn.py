@@ -11,6 +11,11 @@ A real GNU Radio top_block built from gr-semcom's blocks. Digital (MOC-RVQ):
     -> semcom.awgn_channel at Es/N0 -> semcom.image_sink (sync, header, hard/soft
     demapping, NRB + requantization, decoder)
 
+With --mode (MOC-RVQ; a transmission mode name, or auto: the weights' pick for the
+Es/N0 at the budget of --levels / --cbr on 64-QAM), semcom.frame_mapper takes the index
+mapper's place and maps each level on the constellation the frame header names; the
+sink follows the header too.
+
 Analog (deep JSCC, perceptual or MSE): image_source (encoder, unit-power complex
 symbols, framing) -> awgn_channel -> image_sink (sync, header, decoder told the Es/N0).
 
@@ -40,6 +45,11 @@ def parse_args(argv):
                                       "levels 2 or 4; deep JSCC: the shipped model of it)")
     parser.add_argument("--levels", type=int, choices=range(1, 5),
                         help="MOC-RVQ residual levels sent, 1..4 (default 4, or from --cbr)")
+    parser.add_argument("--mode", default="",
+                        help="MOC-RVQ transmission mode: auto (picked for --snr from the "
+                             "weights' Es/N0 table; default weights then the shipped "
+                             "moc_rvq_modes) or a name: L4-qam64, L3-psk8-qam64, L2-psk8, "
+                             "L1-biorth8 (CBR 1/24), L2-qam64, L1-psk8 (CBR 1/48)")
     parser.add_argument("--no-nrb", action="store_true", help="skip the noise-reduction block")
     parser.add_argument("--soft", action="store_true",
                         help="soft demapping: posterior-weighted code vectors")
@@ -61,8 +71,11 @@ def load_codec(args):
     from semcom_codec.runtime import resolve_device
 
     cbr = zoo.parse_cbr(args.cbr) if args.cbr else None
+    if args.mode and args.codec != "moc_rvq":
+        raise ValueError(f"--mode is MOC-RVQ's; {args.codec} has no transmission modes")
     weights = args.weights or zoo.shipped_weights(
-        args.codec, None if args.codec == "moc_rvq" else (cbr or zoo.parse_cbr("1/24")))
+        ("moc_rvq_modes" if args.mode else "moc_rvq") if args.codec == "moc_rvq"
+        else args.codec, None if args.codec == "moc_rvq" else (cbr or zoo.parse_cbr("1/24")))
     options = ({"noise_reduction": not args.no_nrb} if args.codec == "moc_rvq" else {})
     codec = zoo.load(weights, device=resolve_device(args.device), **options)
     if codec.kind == "symbols":
@@ -119,11 +132,22 @@ def build_flowgraph(image, args):
     codec, rate = load_codec(args)
     noise_var = 10 ** (-args.snr / 10)
     tb = gr.top_block("semcom loopback over AWGN")
-    source = semcom.image_source(images=[image], codec=codec, rate=rate)
+    mode = None
+    if args.mode and args.mode != "auto":  # a named mode fills the budget it was made for
+        budget = codec.mode_for(args.mode).budget_levels
+        if (args.cbr or args.levels) and budget != rate:
+            raise ValueError(f"mode {args.mode} takes the symbols of {budget} levels on "
+                             f"64-QAM, not of {rate} (--levels / --cbr)")
+        rate = budget
+    source = semcom.image_source(images=[image], codec=codec, rate=rate, mode=args.mode,
+                                 esn0_db=args.snr)
+    if args.mode:
+        mode = source.current_mode()
     if args.payload_noise:
         height, width = load_input(image).shape[:2]
-        spec = codec.payload(height, width, rate=rate)
-        symbols = spec.length if codec.kind == "symbols" else -(-spec.length // 2)
+        spec = codec.payload(height, width, rate=rate,
+                             **({"mode": mode} if mode is not None else {}))
+        symbols = spec.channel_symbols
         channel = replayed_noise_channel(tb, args.payload_noise, symbols, noise_var,
                                          args.seed)
     else:
@@ -132,8 +156,12 @@ def build_flowgraph(image, args):
                              noise_var=noise_var, reference=image, history=1)
     if codec.kind == "symbols":  # analog: the source's symbols go on the air as they are
         tb.connect(source, channel, sink)
+    elif args.mode:  # each frame mapped on the mode its header names
+        tb.mapper = semcom.frame_mapper(order=source.order)  # a Python block: kept alive
+        tb.connect(source, tb.mapper, channel, sink)
     else:
         tb.connect(source, semcom.index_mapper(order=source.order), channel, sink)
+    tb.source = source
     return tb, sink
 
 
@@ -172,7 +200,8 @@ def main(argv=None):
     analog = sink.analog
     link = ("analog symbols" if analog else
             f"{'soft' if args.soft else 'hard'} demapping, NRB {'off' if args.no_nrb else 'on'}, "
-            "Gray 64-QAM")
+            + (f"mode {result['mode']}" + (" (auto)" if args.mode == "auto" else "")
+               if args.mode else "Gray 64-QAM"))
     print(f"image {os.path.basename(path)} {width}x{height}, Es/N0 {args.snr:g} dB, "
           f"{args.codec}, {link}")
     print(f"{'levels':>6} {'symbols':>8} {'CBR':>8} {'PSNR dB':>8} {'SSIM':>7} {'LPIPS':>7} "

@@ -94,6 +94,11 @@ def _moc_rvq_train_flags():
                         "vectors for hard decisions); 'off': the paper's receiver")
     p.add_argument("--snr-unknown", type=float, default=0.1,
                    help="stage 2: share of samples whose receiver is told 'SNR unknown'")
+    p.add_argument("--modes", default="",
+                   help="stage 2: transmission modes the NRB learns beside 64-QAM ('all' or "
+                        "names such as L2-psk8,L1-biorth8; default none)")
+    p.add_argument("--mode-share", type=float, default=0.5,
+                   help="stage 2 with --modes: share of NRB steps on one of them")
     p.add_argument("--balance", type=float, default=0.05,
                    help="stage 2: weigh each sample's loss by 1 / its loss without the NRB, "
                         "floored at this fraction of the batch mean (0: the paper's plain mean)")
@@ -101,10 +106,15 @@ def _moc_rvq_train_flags():
     return p
 
 
-def _cmd_evaluate(args):
-    from .evaluation import card
+def _evaluation_command(module):
+    """The handler of a subcommand whose work is ``semcom_codec.evaluation.<module>``'s
+    run_cli (imported only when that subcommand runs)."""
+    def handler(args):
+        import importlib
 
-    return card.run_cli(args)
+        return importlib.import_module(f".evaluation.{module}", __package__).run_cli(args)
+
+    return handler
 
 
 def _add_evaluate_parser(sub):
@@ -124,13 +134,7 @@ def _add_evaluate_parser(sub):
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_cmd_evaluate)
-
-
-def _cmd_eval(args):
-    from .evaluation import compare
-
-    return compare.run_cli(args)
+    p.set_defaults(func=_evaluation_command("card"))
 
 
 def _add_eval_parser(sub):
@@ -147,6 +151,12 @@ def _add_eval_parser(sub):
     p.add_argument("--systems", default="",
                    help="comma-separated seed systems (moc-rvq, deep-jscc, deep-jscc-mse), "
                         "each at its CBRs beside every classical row")
+    p.add_argument("--mode", default="",
+                   help="MOC-RVQ transmission modes to add as rows: auto (the weights' "
+                        "Es/N0 table), mode names (L2-psk8, L1-biorth8, ...) or all")
+    p.add_argument("--mode-weights", default="",
+                   help="MOC-RVQ weights of the --mode rows (default: --weights; the shipped "
+                        "moc_rvq_modes has the table auto needs)")
     p.add_argument("--channel", default="awgn", choices=["awgn", "rayleigh", "rician"])
     p.add_argument("--k-factor", type=float, default=1.0, help="Rician K (linear)")
     p.add_argument("--block-length", type=int, default=1, help="symbols per fading block")
@@ -158,7 +168,7 @@ def _add_eval_parser(sub):
     p.add_argument("--device", default="cpu", help="where the codecs run (metrics: CPU)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_cmd_eval)
+    p.set_defaults(func=_evaluation_command("compare"))
 
 
 def _cmd_link_curves(args):
@@ -195,12 +205,6 @@ def _add_link_curves_parser(sub):
     p.set_defaults(func=_cmd_link_curves)
 
 
-def _cmd_grid(args):
-    from .evaluation import grid
-
-    return grid.run_cli(args)
-
-
 def _add_grid_parser(sub):
     p = sub.add_parser("grid", help="one image's crop as each system and the classical "
                                     "envelope deliver it at a few SNRs, as one PNG")
@@ -212,7 +216,23 @@ def _add_grid_parser(sub):
     p.add_argument("--crop", default="", help="TOP,LEFT,SIZE (default: the centre 256)")
     p.add_argument("--seed", type=int, default=0, help="semcom eval's seed")
     p.add_argument("--out", required=True, help="PNG to write")
-    p.set_defaults(func=_cmd_grid)
+    p.set_defaults(func=_evaluation_command("grid"))
+
+
+def _add_modes_parser(sub):
+    p = sub.add_parser("modes", help="measure a MOC-RVQ model's Es/N0 -> transmission mode "
+                                     "table on validation images and write it into a copy "
+                                     "of its weight file (what --mode auto picks from)")
+    p.add_argument("--weights", required=True, help="MOC-RVQ weight file")
+    p.add_argument("--data", default="../shared/data/val_cid22",
+                   help="training or validation image folder (never the test set)")
+    p.add_argument("--images", type=int, default=16, help="first N images (0: all)")
+    p.add_argument("--snr", default="-5:30:1", help="Es/N0 grid: start:stop:step or a,b,c")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", help="also write every mode's means and the table here")
+    p.add_argument("--save", help="weight file to write with the table (may be --weights)")
+    p.set_defaults(func=_evaluation_command("mode_table"))
 
 
 def build_parser():
@@ -228,6 +248,7 @@ def build_parser():
     _add_eval_parser(sub)
     _add_link_curves_parser(sub)
     _add_grid_parser(sub)
+    _add_modes_parser(sub)
     return parser
 
 

@@ -27,12 +27,15 @@ class PayloadSpec:
     order    digital: values per index (8: two indices per 64-QAM symbol); analog: 0
     minimum  leading entries a truncated frame needs to be decoded at all (MOC-RVQ: its
              first level); a frame cut before them is dropped
+    mode     digital, optional: the phy.modes.Mode that puts each level of ``minimum``
+             entries on its own index constellation (None: two indices per QAM symbol)
     """
 
     kind: str
     length: int
     order: int = 0
     minimum: int = 1
+    mode: object = None
 
     def __post_init__(self):
         if self.kind not in (INDICES, SYMBOLS):
@@ -44,14 +47,51 @@ class PayloadSpec:
 
     @property
     def channel_symbols(self):
-        """Complex channel uses of the payload (indices go two per symbol)."""
+        """Complex channel uses of the payload (indices go two per symbol, or as the
+        mode puts them)."""
+        if self.mode is not None:
+            return self.mode.symbols_for(self.minimum)
         return (self.length + 1) // 2 if self.kind == INDICES else self.length
 
+    def entry_symbols(self):
+        """(first, last) int arrays [length]: the channel symbols each entry rides on."""
+        entries = np.arange(self.length)
+        if self.kind == SYMBOLS:
+            return entries, entries
+        if self.mode is None:
+            return entries // 2, entries // 2
+        from .phy.modes import CONSTELLATIONS
+
+        first, last, offset = [], [], 0
+        for name in self.mode.constellations:
+            c, e = CONSTELLATIONS[name], np.arange(self.minimum)
+            step = c.symbols_per_index
+            begin = offset + (e // 2 if c.per_axis else e * int(step))
+            first.append(begin)
+            last.append(begin if c.per_axis else begin + int(step) - 1)
+            offset += int(self.minimum * step)
+        return np.concatenate(first), np.concatenate(last)
+
     def entries_in(self, symbols):
-        """Payload entries carried by the first ``symbols`` channel symbols."""
+        """Payload entries carried whole by the first ``symbols`` channel symbols."""
+        if self.mode is not None:
+            return int(np.searchsorted(self.entry_symbols()[1], symbols))
         if self.kind == INDICES:
             return min(2 * symbols, self.length)
         return min(symbols, self.length)
+
+    def lost_entries(self, lost, count):
+        """bool [count]: the first ``count`` entries that ride on a lost channel symbol
+        (``lost``: bool per symbol, or None), or None when none is lost."""
+        if lost is None:
+            return None
+        lost = np.asarray(lost, dtype=bool)
+        if not lost.any():
+            return None
+        padded = np.concatenate([lost, np.zeros(self.channel_symbols, dtype=bool)])
+        first, last = self.entry_symbols()
+        out = padded[first[:count]] | padded[last[:count]]
+        return out if out.any() else None
 
 
 @dataclass

@@ -13,11 +13,15 @@ from . import registry, systems  # noqa: F401  (systems registers every system)
 from .checkpoints import file_sha256, read_weight_file
 
 CODEC_WEIGHTS_NAME = "moc_rvq_small.pt"
+# The same autoencoder and codebooks with a receiver trained for the transmission modes
+# (phy.modes) and their Es/N0 table: what mode "auto" needs.
+MODES_WEIGHTS_NAME = "moc_rvq_small_modes.pt"
 
 # name -> {channel bandwidth ratio: weight file in weights/}; MOC-RVQ has one file for
 # every CBR (its rate, the level count, sets the CBR: L / 96 at 64-QAM).
 SHIPPED = {
     "moc_rvq": {None: CODEC_WEIGHTS_NAME},
+    "moc_rvq_modes": {None: MODES_WEIGHTS_NAME},
     "deep_jscc": {Fraction(1, 24): "deep_jscc_cbr1-24.pt",
                   Fraction(1, 48): "deep_jscc_cbr1-48.pt"},
     "deep_jscc_mse": {Fraction(1, 24): "deep_jscc_mse_cbr1-24.pt",

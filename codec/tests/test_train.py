@@ -146,6 +146,45 @@ def test_stage2_resume_is_exact(image_folder, tmp_path):
         assert torch.equal(a[key], b[key]), key
 
 
+def test_stage2_fine_tunes_a_receiver_for_the_transmission_modes(image_folder, tmp_path,
+                                                                 capsys):
+    """--modes on a stage-2 file: codebooks and permutations kept (no second reordering),
+    the NRB starts from the file's (its mode vectors at zero: the same output) and is
+    told the mode; the steps draw the listed modes; resuming is exact."""
+    train("stage1", image_folder, tmp_path / "s1", 2)
+    train("stage2", image_folder, tmp_path / "s2", 2, "--init",
+          str(tmp_path / "s1" / "codec_stage1.pt"))
+    base_path = tmp_path / "s2" / "codec.pt"
+    base = load_codec(base_path)
+    modes = ["--init", str(base_path), "--modes", "L2-psk8,L1-biorth8", "--mode-share", "1"]
+    train("stage2", image_folder, tmp_path / "m0", 0, *modes)
+    start = load_codec(tmp_path / "m0" / "codec.pt")
+    assert start.cfg.nrb_modes and start.nrb.mode_input
+    assert torch.equal(start.quantizer.codebooks, base.quantizer.codebooks)
+    z = torch.randn(1, start.cfg.n_q, 3, 5)
+    for mode in ("L4-qam64", None):
+        assert torch.equal(start.nrb(z, 4, 7.0, mode), base.nrb(z, 4, 7.0))
+    extras = [torch.load(p, weights_only=True)["extra"]["reorder_permutations"]
+              for p in (base_path, tmp_path / "m0" / "codec.pt")]
+    assert extras[0] == extras[1]
+    train("stage2", image_folder, tmp_path / "straight", 4, *modes)
+    train("stage2", image_folder, tmp_path / "split", 4, *modes, "--stop-at", "2")
+    train("stage2", image_folder, tmp_path / "split", 4, *modes, "--resume")
+    a = load_codec(tmp_path / "straight" / "codec.pt").nrb.state_dict()
+    b = load_codec(tmp_path / "split" / "codec.pt").nrb.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["constellation_embedding.weight"],
+                           start.nrb.constellation_embedding.weight)
+    drawn = {r["mode"] for r in log_records(tmp_path / "straight" / "log_stage2.jsonl")}
+    assert drawn <= {"L2-psk8", "L1-biorth8"}
+    assert "lists the modes beside 64-QAM" in train_error(
+        capsys, "stage2", image_folder, tmp_path / "bad", 2, "--init", str(base_path),
+        "--modes", "L4-qam64")
+    assert "unknown transmission mode 'L2-psk9'" in train_error(
+        capsys, "stage2", image_folder, tmp_path / "bad", 2, "--init", str(base_path),
+        "--modes", "L2-psk9")
+
+
 def test_stage2_paper_receiver_is_not_told_the_snr(image_folder, tmp_path, capsys):
     train("stage1", image_folder, tmp_path / "s1", 2)
     init = ["--init", str(tmp_path / "s1" / "codec_stage1.pt")]

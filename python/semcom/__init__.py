@@ -9,7 +9,9 @@ C++ blocks: index_mapper (codebook indices -> Gray-mapped square QAM), index_dem
 they share; matched_filter (the RRC matched filter at any instant, the burst receiver's
 hot path); awgn_channel and fading_channel (Rayleigh / Rician with perfect CSI) on the
 normal_rng noise kernel. Python blocks: image_source (images -> framed MOC-RVQ indices) and
-image_sink (symbols -> frames -> images), which run the codec package's model, and
+image_sink (symbols -> frames -> images), which run the codec package's model;
+frame_mapper (frames of indices -> symbols, each payload on its header's transmission
+mode: 64-QAM, 8-PSK or biorthogonal per level), and
 image_view (a Qt widget showing the sent and the received image); over the air,
 burst_transmitter (frames -> shaped bursts), burst_receiver (raw samples -> frames with
 each symbol's N0) and channel_impairments (a simulated pair of radios); the radio ends
@@ -33,6 +35,7 @@ from .semcom_python import (
 from .burst_receiver import burst_receiver
 from .burst_transmitter import burst_transmitter
 from .channel_impairments import channel_impairments
+from .frame_mapper import frame_mapper
 from .image_sink import image_sink
 from .image_source import image_source, load_codec
 from .image_view import image_view
@@ -40,7 +43,7 @@ from .radios import RadioNotFound, ota_radio_rx, ota_radio_tx, radio_sink, radio
 from .sigmf_io import sigmf_recorder, sigmf_source
 
 __all__ = ["gray_pam", "index_mapper", "index_demapper", "index_soft_demapper",
-           "image_source", "load_codec", "image_sink", "image_view", "awgn_channel",
+           "image_source", "load_codec", "frame_mapper", "image_sink", "image_view", "awgn_channel",
            "fading_channel", "normal_rng", "matched_filter", "burst_transmitter", "burst_receiver",
            "channel_impairments", "radio_sink", "radio_source", "ota_radio_tx",
            "ota_radio_rx", "RadioNotFound", "sigmf_recorder", "sigmf_source"]

@@ -59,7 +59,7 @@ class burst_transmitter(gr.basic_block):
         self.offset = 0                    # samples of queue[0] already sent
         self.frames = 0                    # image frames sent
         self.bursts = 0                    # bursts sent
-        self.skipped = 0                   # frames with an unreadable header
+        self.skipped = 0                   # frames with an unreadable header, or on a mode
         self.symbols_sent = 0              # symbols on the air, overheads included
         self.set_tag_propagation_policy(gr.TPP_DONT)
         # a tagged burst leaves in one piece: the output buffer holds the longest one
@@ -94,6 +94,12 @@ class burst_transmitter(gr.basic_block):
                 return
             payload = np.frombuffer(bytes(self.buffer[head:head + header.payload]), np.uint8)
             del self.buffer[:size]
+            if header.mode:  # the burst PHY maps every payload on 64-QAM
+                self.skipped += 1
+                self.logger.error(f"frame {header.frame} is on transmission mode {header.mode}; "
+                                  "the burst PHY carries 64-QAM frames only (leave the image "
+                                  "source's mode empty): skipped")
+                continue
             for burst in self.modulator.bursts(header.pack(), payload):
                 self.queue.append((burst.samples, True))
                 self.symbols_sent += Layout(burst.header.length).total

@@ -9,11 +9,18 @@ Everything a receiver needs travels in the frame (never only in stream tags):
     sync    128 symbols, a fixed +/-1 sequence on the diagonal corner points of the
             constellation (index pairs (4, 4) and (0, 0) at N = 8: +-(7 + 7j)/sqrt(42)),
             found by correlation;
-    header  HEADER_BYTES bytes (version, frame number, height, width, levels, codec id,
-            payload length) + CRC-16, each bit sent REPEAT times on the same corner
+    header  HEADER_BYTES bytes (version, frame number, height, width, levels and mode,
+            codec id, payload length) + CRC-16, each bit sent REPEAT times on the same corner
             points, spread by a fixed chip sequence and combined softly at the receiver:
             decodes at Es/N0 = -5 dB over AWGN in well over 99 % of frames;
-    payload the image's indices in level-major order, uncoded (as in the paper).
+    payload the image's indices in level-major order, uncoded (as in the paper): two per
+            Gray 64-QAM symbol, or each level on the index constellation of the header's
+            transmission mode (semcom_codec.phy.modes; the frame mapper and the image sink
+            follow it frame by frame).
+
+The levels byte carries the level count in its low four bits and the mode number in its
+high four (0: every level on 64-QAM, so that frames from before the modes read as they
+were sent).
 
 Symbols are expressed as index pairs so that the whole frame is one byte stream for the
 index mapper. Pure numpy: no GNU Radio import, so it is testable anywhere.
@@ -28,7 +35,8 @@ from semcom_codec.phy.crc import crc16, lfsr_bits, opened, sealed  # noqa: F401 
 VERSION = 1
 SYNC_SYMBOLS = 128
 REPEAT = 16
-_HEADER_FORMAT = ">BIHHBII"   # version, frame, height, width, levels, codec id, payload
+_HEADER_FORMAT = ">BIHHBII"   # version, frame, height, width, levels | mode << 4, codec id,
+                              # payload
 HEADER_BYTES = struct.calcsize(_HEADER_FORMAT) + 2  # + CRC-16
 HEADER_SYMBOLS = 8 * HEADER_BYTES * REPEAT
 
@@ -60,10 +68,17 @@ class FrameHeader:
     codec_id: int
     payload: int   # number of indices that follow
     version: int = VERSION
+    mode: int = 0  # transmission mode number (semcom_codec.phy.modes.MODE_IDS; 0: 64-QAM)
+
+    def __post_init__(self):
+        if not (0 <= self.levels < 16 and 0 <= self.mode < 16):
+            raise ValueError(f"levels ({self.levels}) and mode ({self.mode}) must fit in "
+                             "four bits each")
 
     def pack(self):
         return sealed(struct.pack(_HEADER_FORMAT, self.version, self.frame, self.height,
-                                  self.width, self.levels, self.codec_id, self.payload))
+                                  self.width, self.levels | self.mode << 4, self.codec_id,
+                                  self.payload))
 
     @classmethod
     def unpack(cls, data):
@@ -71,9 +86,16 @@ class FrameHeader:
         body = opened(data)
         if body is None:
             return None
-        version, frame, height, width, levels, codec_id, payload = struct.unpack(
+        version, frame, height, width, rate, codec_id, payload = struct.unpack(
             _HEADER_FORMAT, body)
-        return cls(frame, height, width, levels, codec_id, payload, version)
+        return cls(frame, height, width, rate & 15, codec_id, payload, version, rate >> 4)
+
+    def transmission_mode(self):
+        """The semcom_codec.phy.modes.Mode of the payload, or ValueError for a mode number
+        or level count no mode has."""
+        from semcom_codec.phy.modes import mode_from_header
+
+        return mode_from_header(self.levels, self.mode)
 
 
 def _signs_to_pairs(signs, order):

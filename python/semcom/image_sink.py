@@ -132,9 +132,15 @@ class image_sink(gr.sync_block):
             return None
         try:
             check_image_size(header.height, header.width)
-        except ValueError:  # empty, or over the limit
+            mode = header.transmission_mode()
+        except ValueError:  # empty, over the limit, or a mode that does not exist
             return None
-        return self.codec.payload(header.height, header.width, rate=header.levels)
+        if mode.id == 0:
+            return self.codec.payload(header.height, header.width, rate=header.levels)
+        if self.analog or not hasattr(self.codec, "mode_for"):
+            return None  # a codec without transmission modes
+        return self.codec.payload(header.height, header.width, rate=header.levels,
+                                  mode=mode)
 
     def _process(self, final=False):
         sync, head = framing.SYNC_SYMBOLS, framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS
@@ -250,6 +256,8 @@ class image_sink(gr.sync_block):
         noise_var = self._noise_var(count)
         if self.analog:
             values = symbols[:spec.length]
+        elif spec.mode is not None:  # each level on its mode's constellation
+            values = self._mode_demap(spec, symbols, noise_var)
         elif self.demapping == "soft":  # per-index posteriors
             values = self.pam.soft_demap(symbols, noise_var)[:spec.length]
         else:  # hard decisions (the codec turns them into code vectors or their means)
@@ -260,10 +268,14 @@ class image_sink(gr.sync_block):
         # unknown and leaves them out of the Es/N0 it tells the NRB
         lost = (noise_var >= MAX_NOISE_VAR) if self.csi_input and count else None
         image = self.codec.decode(Received(values, noise_var, lost), height=header.height,
-                                  width=header.width, rate=header.levels)
+                                  width=header.width, rate=header.levels,
+                                  **({"mode": spec.mode} if spec.mode is not None else {}))
         self.decode_seconds += time.perf_counter() - start
         n = spec.channel_symbols
-        result = {"frame": header.frame, "levels": header.levels, "height": header.height,
+        mode = spec.mode.name if spec.mode is not None else (
+            "" if self.analog else f"L{header.levels}-qam64")
+        result = {"frame": header.frame, "levels": header.levels, "mode": mode,
+                  "height": header.height,
                   "width": header.width,
                   "symbols": framing.SYNC_SYMBOLS + framing.HEADER_SYMBOLS + n,
                   "payload_symbols": n,
@@ -292,6 +304,23 @@ class image_sink(gr.sync_block):
         if truncated:
             self.logger.warn(f"frame {header.frame} was cut short: decoded from "
                              f"{len(symbols)} of {n} payload symbols")
+
+    def _mode_demap(self, spec, symbols, noise_var):
+        """Hard labels or posteriors of the entries that arrived whole, each level on
+        its own constellation (semcom_codec.phy.modes, float64): a frame cut short is
+        completed with zeros and only its whole entries are kept."""
+        total = spec.channel_symbols
+        y = np.zeros(total, np.complex128)
+        y[:len(symbols)] = symbols
+        arrived = spec.entries_in(len(symbols))
+        if self.demapping == "soft":
+            n0 = noise_var
+            if np.ndim(noise_var):
+                n0 = np.full(total, MAX_NOISE_VAR, np.float64)
+                n0[:len(noise_var)] = noise_var
+            values = spec.mode.soft_demap(y, n0, spec.minimum).reshape(-1, self.codec.order)
+            return values[:arrived].astype(np.float32)
+        return spec.mode.hard_demap(y, spec.minimum).ravel()[:arrived]
 
     def _metrics(self, image):
         """PSNR, and SSIM and LPIPS where the image is large enough for their windows

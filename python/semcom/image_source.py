@@ -86,6 +86,15 @@ class image_source(gr.sync_block):
     "symbols"), when given, is the output the flowgraph expects (GRC fixes it to type
     the port); a codec of the other kind is refused.
 
+    ``mode`` (MOC-RVQ) sends the frames on a transmission mode (semcom_codec.phy.modes):
+    a name such as "L2-psk8" (its own level count; the frame mapper then maps it), or
+    "auto", which picks per frame from the weights' Es/N0 table for the symbol budget of
+    ``levels`` levels on 64-QAM (4: CBR 1/24, 2: CBR 1/48) at the link's Es/N0: the
+    ``esn0_db`` parameter, updated by ``set_esn0_db`` or by messages on port "esn0" (a
+    number in dB, or a dictionary or PDU whose metadata has "esn0_db": what
+    burst_receiver publishes for each burst). Unknown Es/N0 takes the sturdiest mode.
+    Empty: every level on 64-QAM (the paper's link). The header carries the mode.
+
     An image that cannot be read or encoded (missing, truncated, not an image, over
     semcom_codec.images.MAX_IMAGE_PIXELS, a decompression bomb) is logged in one line,
     counted in ``skipped`` and passed over; the stream goes on with the next one. When
@@ -94,7 +103,7 @@ class image_source(gr.sync_block):
 
     def __init__(self, images=(), *, codec=None, weights="", levels=None, rate=None,
                  device="auto", repeat=False, first_frame=0, wait_for_messages=None,
-                 payload=None):
+                 payload=None, mode="", esn0_db=None):
         self.codec = load_block_codec(codec, weights, device)
         self.analog = self.codec.kind == "symbols"
         if payload is not None and payload != self.codec.kind:
@@ -112,6 +121,10 @@ class image_source(gr.sync_block):
                              f"{', '.join(map(str, self.codec.rates))} for "
                              f"{self.codec.describe()}, got {chosen!r}") from None
         self.order = 0 if self.analog else self.codec.order
+        self.esn0_db = None
+        self.set_esn0_db(esn0_db)
+        self.set_mode(mode)
+        self.mode_counts = {}        # frames sent per mode name
         if self.analog:
             from .semcom_python import gray_pam
 
@@ -135,6 +148,54 @@ class image_source(gr.sync_block):
         self.message_port_register_in(pmt.intern("image"))
         self.set_msg_handler(pmt.intern("image"), self._on_message)
         self.message_port_register_out(pmt.intern("sent"))
+        self.message_port_register_in(pmt.intern("esn0"))
+        self.set_msg_handler(pmt.intern("esn0"), self._on_esn0)
+
+    def set_mode(self, mode):
+        """"" (64-QAM), a mode name or "auto"; refused at the call when this codec cannot
+        send it (GRC calls this when a mode chooser changes)."""
+        mode = "" if mode is None else str(mode)
+        if mode and (self.analog or not hasattr(self.codec, "mode_for")):
+            raise ValueError(f"{self.codec.describe()} has no transmission modes; leave "
+                             "mode empty")
+        if mode:
+            self.codec.mode_for(mode, self.esn0_db, rate=self.levels)  # checks it
+        self.mode = mode
+
+    def set_esn0_db(self, esn0_db):
+        """The link's Es/N0 (dB) that mode "auto" picks for; None: unknown."""
+        if esn0_db is None or esn0_db == "":
+            self.esn0_db = None
+            return
+        try:
+            value = float(esn0_db)
+        except (TypeError, ValueError):
+            raise ValueError(f"Es/N0 must be a number in dB, got {esn0_db!r}") from None
+        if not np.isfinite(value):
+            raise ValueError(f"Es/N0 must be finite, got {esn0_db!r}")
+        self.esn0_db = value
+
+    def _on_esn0(self, msg):
+        """A receiver's Es/N0 estimate: a number, or a dict / PDU with "esn0_db"."""
+        key, value = pmt.intern("esn0_db"), msg
+        if pmt.is_dict(value) and pmt.dict_has_key(value, key):
+            value = pmt.dict_ref(value, key, pmt.PMT_NIL)
+        elif pmt.is_pair(value) and pmt.is_dict(pmt.car(value)):   # a PDU: its metadata
+            value = pmt.dict_ref(pmt.car(value), key, pmt.PMT_NIL)
+        if not pmt.is_number(value) or pmt.is_complex(value):
+            self.logger.error("esn0 port: expected an Es/N0 in dB (a number, or a dict or "
+                              "PDU with esn0_db); message ignored")
+            return
+        try:
+            self.set_esn0_db(pmt.to_double(value))
+        except ValueError as err:
+            self.logger.error(f"esn0 port: {err}; message ignored")
+
+    def current_mode(self):
+        """The phy.modes.Mode the next frame goes on (None: the codec's 64-QAM link)."""
+        if not self.mode:
+            return None
+        return self.codec.mode_for(self.mode, self.esn0_db, rate=self.levels)
 
     def _on_message(self, msg):
         if pmt.is_pair(msg) and pmt.is_u8vector(pmt.cdr(msg)):
@@ -199,16 +260,22 @@ class image_source(gr.sync_block):
         index bytes (digital) or complex symbols (analog)."""
         start = time.perf_counter()
         height, width = image.shape[:2]
+        mode = self.current_mode()
+        levels = self.levels if mode is None else mode.levels
         try:
-            payload = self.codec.encode(image, rate=self.levels)
+            payload = self.codec.encode(image, rate=levels)
         finally:
             from semcom_codec.heap import release_freed_memory
 
             release_freed_memory()  # the encoder's tensors, back to the system
         self.encode_seconds += time.perf_counter() - start
         header = framing.FrameHeader(frame=frame & 0xFFFFFFFF, height=height,
-                                     width=width, levels=self.levels,
-                                     codec_id=self.codec_id, payload=payload.size)
+                                     width=width, levels=levels,
+                                     codec_id=self.codec_id, payload=payload.size,
+                                     mode=0 if mode is None else mode.id)
+        self.last_levels = levels
+        self.last_mode = mode.name if mode is not None else (
+            None if self.analog else f"L{levels}-qam64")
         if self.analog:
             preamble = np.concatenate([framing.sync_indices(), framing.header_indices(header)])
             return np.concatenate([self.pam.map(preamble), payload]).astype(np.complex64)
@@ -232,6 +299,8 @@ class image_source(gr.sync_block):
                 self._skip(name, err)
                 continue
             self._announce(name, image)
+            if self.last_mode:
+                self.mode_counts[self.last_mode] = self.mode_counts.get(self.last_mode, 0) + 1
             self.add_item_tag(0, self.nitems_written(0), pmt.intern("semcom_frame"),
                               pmt.from_long(self.frame))
             self.frame += 1
@@ -249,7 +318,8 @@ class image_source(gr.sync_block):
         from semcom_codec.images import to_uint8
 
         meta = pmt.make_dict()
-        for key, value in (("frame", self.frame), ("levels", self.levels),
+        for key, value in (("frame", self.frame), ("levels", self.last_levels),
+                           ("mode", self.last_mode or ""),
                            ("height", image.shape[0]), ("width", image.shape[1]),
                            ("source", name)):
             meta = pmt.dict_add(meta, pmt.intern(key), pmt.to_pmt(value))

@@ -29,8 +29,10 @@ def pdu_image(msg):
 
 
 def caption(meta, side):
-    """The line under one pane: frame number, levels and (received side) the metrics."""
-    parts = [f"{side}: frame {meta.get('frame', '?')}", f"L{meta.get('levels', '?')}"]
+    """The line under one pane: frame number, levels or transmission mode and (received
+    side) the metrics."""
+    parts = [f"{side}: frame {meta.get('frame', '?')}",
+             meta.get("mode") or f"L{meta.get('levels', '?')}"]
     if side == "received":
         parts += [fmt.format(meta[key]) for key, fmt in CAPTION_FIELDS if key in meta]
         if meta.get("truncated"):

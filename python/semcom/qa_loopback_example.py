@@ -176,6 +176,42 @@ class qa_loopback_example(gr_unittest.TestCase):
                 self.run_example("--levels", "2", "--payload-noise", path)
             self.assertIn(words, str(caught.exception))
 
+    def test_transmission_modes_fill_the_budget_and_decode_as_the_codec(self):
+        """--mode NAME sends its own levels in the symbols of the budget it fills and,
+        at 60 dB, decodes to the codec's noiseless decode told the mode; --mode auto
+        picks from the weights' table for --snr."""
+        from qa_modes import TABLE, make_mode_weights
+        from semcom_codec import zoo
+        from semcom_codec.images import load_image
+        from semcom_codec.interface import Received
+        from semcom_codec.metrics.psnr import psnr
+
+        weights = make_mode_weights(self.tmp.name)
+        codec = zoo.load(weights)
+        original = load_image(self.image)
+        for mode, levels, symbols in (("L1-biorth8", 1, 280), ("L2-psk8", 2, 280),
+                                      ("L1-psk8", 1, 140)):
+            with self.subTest(mode):
+                lines, _ = self.run_example("--weights", weights, "--mode", mode,
+                                            "--snr", "60")
+                self.assertIn(f"mode {mode}", lines[0])
+                got_levels, got_symbols, _, measured = lines[2].split()[:4]
+                self.assertEqual((int(got_levels), int(got_symbols)), (levels, symbols))
+                indices = codec.encode(original, mode=mode)
+                clean = codec.decode(Received(indices, 1e-6), height=37, width=50, mode=mode)
+                self.assertAlmostEqual(float(measured), psnr(original, clean), places=2)
+        lines, _ = self.run_example("--weights", weights, "--mode", "auto", "--snr", "9")
+        self.assertEqual(TABLE["1/24"][1], [8.0, "L2-psk8"])
+        self.assertIn("mode L2-psk8 (auto)", lines[0])
+        for args, words in ((["--mode", "L1-psk8", "--levels", "4"],
+                             "takes the symbols of 2 levels on 64-QAM, not of 4"),
+                            (["--mode", "auto", "--codec", "deep_jscc"],
+                             "deep_jscc has no transmission modes"),
+                            (["--mode", "L5-psk8"], "unknown transmission mode 'L5-psk8'")):
+            with self.subTest(words), self.assertRaises(SystemExit) as caught:
+                self.run_example("--weights", weights, *args)
+            self.assertIn(words, str(caught.exception))
+
     def test_soft_and_no_nrb_options_run(self):
         lines, _ = self.run_example("--snr", "5", "--soft", "--no-nrb")
         self.assertIn("soft demapping, NRB off", lines[0])

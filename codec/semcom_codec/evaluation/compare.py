@@ -33,6 +33,7 @@ from ..interface import Received
 from ..metrics.lpips import check_lpips_size
 from ..metrics.psnr import psnr
 from ..metrics.ssim import MultiScaleReference, check_ms_ssim_size
+from ..phy import modes as phy_modes
 from ..phy.channels import IndexChannel, Realisation
 from ..runtime import resolve_device
 from ..systems.moc_rvq.model import load_codec
@@ -77,7 +78,15 @@ CLASSICAL_SCHEMES = {
     "bpg-ldpc-adaptive": ("BPG + LDPC, rate-adaptive", "adaptive"),
     "bpg-capacity": ("BPG + capacity", "capacity"),
 }
+# name: (label, mode) of each transmission-mode scheme (issue 17): the model's receiver
+# told the mode and Es/N0, hard decisions; "auto" picks the mode per Es/N0 from the
+# threshold table in the weight file. Each stands at the level whose 64-QAM budget it
+# fills (phy.modes.MODE_SETS).
+MODE_SCHEMES = {"moc-rvq-auto": ("MOC-RVQ, SNR-adaptive mode", "auto"),
+                **{f"moc-rvq-{m.name}": (f"MOC-RVQ, mode {m.name}", m.name)
+                   for table in phy_modes.MODE_SETS.values() for m in table}}
 LABELS = {**{k: v[0] for k, v in MOC_SCHEMES.items()},
+          **{k: v[0] for k, v in MODE_SCHEMES.items()},
           **{k: v[0] for k, v in JSCC_SCHEMES.items()},
           **{k: v[0] for k, v in CLASSICAL_SCHEMES.items()}}
 # The default run: Fig. 3 (all levels) and the Fig. 4 ablation and soft demapping at L4.
@@ -145,9 +154,37 @@ def parse_schemes(text, levels):
         for name in text.split(","):
             if name not in LABELS:
                 raise ValueError(f"unknown scheme {name!r}; choose from {', '.join(LABELS)}")
-            chosen[name] = tuple(JSCC_LEVEL_CBRS) if name in JSCC_SCHEMES else (1, 2, 3, 4)
+            chosen[name] = (tuple(JSCC_LEVEL_CBRS) if name in JSCC_SCHEMES else
+                            mode_scheme_levels(name) if name in MODE_SCHEMES else (1, 2, 3, 4))
     out = {k: tuple(v for v in lv if v in levels) for k, lv in chosen.items()}
     return {k: v for k, v in out.items() if v}
+
+
+def mode_scheme_levels(scheme):
+    """The levels (64-QAM budgets) a mode scheme stands at: auto at every budget with a
+    mode set, a fixed mode at the one it fills."""
+    mode = MODE_SCHEMES[scheme][1]
+    budgets = {cbr: table[0].levels for cbr, table in phy_modes.MODE_SETS.items()}
+    if mode == "auto":
+        return tuple(sorted(budgets.values()))
+    return tuple(table[0].levels for table in phy_modes.MODE_SETS.values()
+                 if any(m.name == mode for m in table))
+
+
+def parse_modes(text):
+    """Scheme names of "--mode auto|NAME[,...]|all"."""
+    if not text:
+        return []
+    if text == "all":
+        return list(MODE_SCHEMES)
+    names = []
+    for item in text.split(","):
+        scheme = f"moc-rvq-{item}"
+        if scheme not in MODE_SCHEMES:
+            raise ValueError(f"--mode {item!r}: choose auto, all or a mode of "
+                             f"{', '.join(v[1] for k, v in MODE_SCHEMES.items() if k != 'moc-rvq-auto')}")
+        names.append(scheme)
+    return names
 
 
 class Scorer:
@@ -191,7 +228,7 @@ class ImageCase:
     classical coders."""
 
     def __init__(self, path, index, codec, lpips, cache_dir, analog_codecs, dists=None,
-                 device="cpu"):
+                 device="cpu", mode_codec=None):
         self.path = path
         self.index = index
         self.name = os.path.splitext(os.path.basename(path))[0]
@@ -203,6 +240,9 @@ class ImageCase:
         self.indices = codec.encode(x).cpu()                # [1, D, P, h, w]
         # encoder seconds of each system, for its rows' encode + decode time
         self.encode_seconds = {"moc-rvq": time.perf_counter() - began}
+        # the transmission modes' codec (--mode-weights) encodes for its own rows
+        self.mode_indices = (self.indices if mode_codec is None or mode_codec is codec
+                             else mode_codec.encode(x).cpu())
         per_level = int(np.prod(self.indices.shape[2:]))
         # Symbols of L levels: two indices per symbol, an odd count padded by one.
         self.symbols = {lv: -(-lv * per_level // 2) for lv in range(1, codec.cfg.levels + 1)}
@@ -247,6 +287,34 @@ def _moc_received(indices, realisation, esn0_db, demapping, order):
     return channel.demodulate(received[None], n0[None], indices.shape, demapping)
 
 
+def mode_of(scheme, level, models, esn0_db):
+    """The phy.modes.Mode a mode scheme sends at ``level``'s budget and ``esn0_db``."""
+    from ..systems.moc_rvq.image_codec import pick_mode
+
+    name = MODE_SCHEMES[scheme][1]
+    if name == "auto":
+        cbr = next(c for c, t in phy_modes.MODE_SETS.items() if t[0].levels == level)
+        name = pick_mode(models["thresholds"], cbr, esn0_db)
+    return phy_modes.mode_named(name)
+
+
+def mode_image(scheme, level, case, models, realisation, esn0_db):
+    """(HWC image, mode name) a transmission-mode scheme decodes at ``level``'s budget:
+    the mode's levels on its constellations through the realisation, hard-demapped by
+    the numpy reference the radio blocks use, the receiver told mode and Es/N0."""
+    from .mode_table import mode_received
+
+    model = models["modes"]
+    mode = mode_of(scheme, level, models, esn0_db)
+    indices = case.mode_indices
+    if mode.symbols_for(int(np.prod(indices.shape[2:]))) != case.symbols[level]:
+        raise ValueError(f"mode {mode.name} does not fill the budget of L{level}")
+    received = mode_received(indices, mode, realisation, esn0_db)
+    device = next(model.parameters()).device
+    image = model.decode(received.to(device), size=case.size, esn0_db=esn0_db, mode=mode)
+    return image[0].permute(1, 2, 0).cpu().numpy(), mode.name
+
+
 def moc_image(scheme, level, case, models, realisation, esn0_db):
     """The HWC image a MOC-RVQ variant decodes from the case's indices at ``level``
     through the realisation (noiseless: the indices themselves, no NRB: every variant
@@ -288,6 +356,8 @@ def decoded_image(scheme, level, case, models, realisation, esn0_db, seed):
     that does not arrive intact is the mid-grey image it is scored as."""
     if scheme in MOC_SCHEMES:
         return moc_image(scheme, level, case, models, realisation, esn0_db)
+    if scheme in MODE_SCHEMES:
+        return mode_image(scheme, level, case, models, realisation, esn0_db)[0]
     if scheme in JSCC_SCHEMES:
         return jscc_image(scheme, level, case, models, realisation, esn0_db)
     row = classical_row(scheme, case, case.symbols[level], realisation, esn0_db, seed)
@@ -318,6 +388,14 @@ def run_unit(case, esn0_db, schemes, models, realisation, seed):
             if scheme in MOC_SCHEMES:
                 began = time.perf_counter()
                 image = moc_image(scheme, level, case, models, realisation, esn0_db)
+                row["codec_seconds"] = (case.encode_seconds["moc-rvq"]
+                                        + time.perf_counter() - began)
+                row.update(case.scorer(image))
+                row["delivered"] = True
+            elif scheme in MODE_SCHEMES:
+                began = time.perf_counter()
+                image, row["mode"] = mode_image(scheme, level, case, models, realisation,
+                                                esn0_db)
                 row["codec_seconds"] = (case.encode_seconds["moc-rvq"]
                                         + time.perf_counter() - began)
                 row.update(case.scorer(image))
@@ -433,9 +511,10 @@ def aggregate(rows):
         seconds = [m["codec_seconds"] for m in members if "codec_seconds" in m]
         if seconds:  # a learned system: encode + decode per image
             entry["codec_seconds_median"] = float(np.median(seconds))
-        picks = [m["mcs"] for m in members if m.get("mcs")]
-        if picks:  # the classical link's most frequent scheme
-            entry["mcs"] = max(sorted(set(picks)), key=picks.count)
+        for key in ("mcs", "mode"):  # the classical link's or the modes' most frequent pick
+            picks = [m[key] for m in members if m.get(key)]
+            if picks:
+                entry[key] = max(sorted(set(picks)), key=picks.count)
         out.append(entry)
     return out
 
@@ -495,6 +574,19 @@ def realisation_for(case, args):
                        block_length=args.block_length)
 
 
+def zoo_shipped():
+    from ..zoo import SHIPPED
+
+    return SHIPPED
+
+
+def _mode_thresholds(weights):
+    from ..checkpoints import read_weight_file
+    from ..systems.moc_rvq.image_codec import mode_thresholds
+
+    return mode_thresholds(read_weight_file(weights, "cpu"), weights)
+
+
 def _shown_path(path):
     """A path as the report shows it: relative to the working folder when inside it."""
     relative = os.path.relpath(path)
@@ -520,6 +612,11 @@ def run(args):
         args.schemes = parse_systems(args.systems)
     # a preset (semcom evaluate) hands its {scheme: levels} over directly
     schemes = getattr(args, "scheme_levels", None) or parse_schemes(args.schemes, levels)
+    for name in parse_modes(getattr(args, "mode", "")):
+        schemes[name] = tuple(v for v in mode_scheme_levels(name) if v in levels)
+    schemes = {k: v for k, v in schemes.items() if v}
+    if any(s in MODE_SCHEMES for s in schemes) and args.channel != "awgn":
+        raise ValueError("transmission modes are evaluated over AWGN only (--channel awgn)")
     files = data.image_files(args.data)
     files = files[:args.images or (QUICK_IMAGES if args.quick else None)]
     data.check_test_images(files, [check_lpips_size, check_ms_ssim_size])
@@ -528,7 +625,19 @@ def run(args):
     if perms is None and any(s in MOC_SCHEMES and not MOC_SCHEMES[s][1] for s in schemes):
         raise ValueError(f"{weights} holds no reordering permutations: the unreordered "
                          f"ablation needs a model saved after codebook reordering")
-    models = {"reordered": (codec, None),
+    with_modes = any(s in MODE_SCHEMES for s in schemes)
+    mode_weights = getattr(args, "mode_weights", "") or weights
+    if mode_weights in zoo_shipped():
+        from ..zoo import shipped_weights
+
+        mode_weights = shipped_weights(mode_weights)
+    mode_codec = (load_codec(mode_weights, device)
+                  if with_modes and mode_weights != weights else codec)
+    thresholds = _mode_thresholds(mode_weights) if with_modes else {}
+    if "moc-rvq-auto" in schemes and not thresholds:
+        raise ValueError(f"--mode auto: {mode_weights} carries no mode threshold table "
+                         "(`semcom modes` measures one)")
+    models = {"reordered": (codec, None), "thresholds": thresholds, "modes": mode_codec,
               "unreordered": (relabelled_codec_view(codec, perms), perms) if perms is not None
               else None}
     analog_codecs, analog_files, left_out = load_jscc_models(
@@ -553,7 +662,8 @@ def run(args):
     config = (f"{sha[:16]}:{METRICS_VERSION}:{args.channel}:k{args.k_factor}:b{args.block_length}:s{args.seed}:"
               f"{scheme_key}" + "".join(f":{file_sha256(f)[:16]}" for f in analog_files)
               + (f":t{file_sha256(link_curves.THRESHOLDS_PATH)[:16]}"
-                 if "bpg-ldpc-adaptive" in schemes else ""))
+                 if "bpg-ldpc-adaptive" in schemes else "")
+              + (f":m{file_sha256(mode_weights)[:16]}" if with_modes else ""))
     done = _load_done(points_path)
     rows = []
     total = len(files) * len(snrs)
@@ -573,7 +683,7 @@ def run(args):
                 began = time.perf_counter()
                 if case is None:
                     case = ImageCase(path, i, codec, lpips, cache_dir, analog_codecs, dists,
-                                     device)
+                                     device, mode_codec)
                     realisation = realisation_for(case, args)
                 unit = run_unit(case, snr, schemes, models, realisation, args.seed)
                 seconds = time.perf_counter() - began
@@ -589,6 +699,8 @@ def run(args):
     meta = {"command": "semcom " + shlex.join(getattr(args, "argv", [])),
             "weights": _shown_path(weights), "weights_sha256": sha,
             "jscc_weights": [_shown_path(f) for f in analog_files],
+            "mode_weights": _shown_path(mode_weights) if with_modes else None,
+            "mode_weights_sha256": file_sha256(mode_weights) if with_modes else None,
             "left_out": [f"{scheme} L{level}" for scheme, level in left_out],
             "images": len(files),
             "folder": os.fspath(args.data), "channel": args.channel,

@@ -12,10 +12,10 @@ FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "jpeg-l
                 "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive", "bpg-capacity")
 LINK_SCHEMES = ("jpeg-ldpc", "bpg-ldpc", "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive")
 # the systems the summary places against the classical envelope and capacity
-SUMMARY_SYSTEMS = ("moc-rvq", "deep-jscc", "deep-jscc-mse")
+SUMMARY_SYSTEMS = ("moc-rvq", "moc-rvq-auto", "deep-jscc", "deep-jscc-mse")
 # the per-CBR pictures: every learned system, the classical envelope and its realistic and
 # capacity neighbours, the paper's fixed link
-CBR_SCHEMES = ("moc-rvq", "deep-jscc", "deep-jscc-mse", "bpg-ldpc-best", "bpg-ldpc-adaptive",
+CBR_SCHEMES = ("moc-rvq", "moc-rvq-auto", "deep-jscc", "deep-jscc-mse", "bpg-ldpc-best", "bpg-ldpc-adaptive",
                "bpg-capacity", "bpg-ldpc")
 CBR_METRICS = ("psnr", "lpips", "dists")
 FIG4_SCHEMES = ("moc-rvq", "moc-rvq-no-nrb", "moc-rvq-no-reorder", "moc-rvq-no-reorder-no-nrb",
@@ -26,7 +26,7 @@ STYLES = {"moc-rvq": ("o-", "C0"), "moc-rvq-soft": ("o--", "C1"), "moc-rvq-no-nr
           "deep-jscc": ("*-", "C8"), "deep-jscc-mse": ("p-", "C9"),
           "jpeg-ldpc": ("x:", "C7"), "bpg-ldpc": ("d:", "C2"), "jpeg-ldpc-best": ("x-.", "C7"),
           "bpg-ldpc-best": ("d-", "C2"), "bpg-ldpc-adaptive": ("h-.", "C2"),
-          "bpg-capacity": ("+--", "C3")}
+          "bpg-capacity": ("+--", "C3"), "moc-rvq-auto": ("o-", "C1")}
 
 
 def _cbr(results, level):
@@ -226,6 +226,30 @@ def summary_lines(results):
     return lines
 
 
+def mode_lines(results):
+    """Per budget: the SNR-adaptive rows against fixed 64-QAM at the same symbols (the
+    plain MOC-RVQ rows), metric by metric, with the mode picked at each Es/N0."""
+    lines = []
+    for level in sorted({r["levels"] for r in results}):
+        auto, fixed = _rows_of(results, "moc-rvq-auto", level), _rows_of(results, "moc-rvq", level)
+        if not auto or not fixed:
+            continue
+        picks = ", ".join(f"{s:g} dB {auto[s].get('mode', '?')}" for s in sorted(auto))
+        lines.append(f"L{level} (CBR {_cbr(results, level)}), modes picked: {picks}")
+        for metric in ("psnr", "lpips", "dists"):
+            if any(metric not in r for r in auto.values()):
+                continue
+            fmt = "{:+.2f}" if metric == "psnr" else "{:+.3f}"
+            deltas = ", ".join(
+                f"{s:g} dB {fmt.format(auto[s][metric] - fixed[s][metric])}"
+                for s in sorted(set(auto) & set(fixed)))
+            lines.append(f"L{level} (CBR {_cbr(results, level)}), "
+                         f"{METRIC_LABELS[metric].split(' ')[0]}, "
+                         f"{_label(results, 'moc-rvq-auto')} minus {_label(results, 'moc-rvq')}"
+                         f" at L{level} on 64-QAM: {deltas}")
+    return lines
+
+
 def _column(snr):
     return "noiseless" if snr is None else f"{snr:g} dB"
 
@@ -241,7 +265,9 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
              "Written by `semcom eval`; rerun it to reproduce every number here.", "",
              f"- Command: `{meta['command']}`",
              f"- Model: `{meta['weights']}`, sha256 `{meta['weights_sha256']}`"
-             + "".join(f"; `{path}`" for path in meta.get("jscc_weights", [])),
+             + "".join(f"; `{path}`" for path in meta.get("jscc_weights", []))
+             + (f"; transmission modes: `{meta['mode_weights']}`, sha256 "
+                f"`{meta['mode_weights_sha256']}`" if meta.get("mode_weights") else ""),
              f"- Data: {meta['images']} images from `{meta['folder']}`; channel "
              f"{meta['channel']}" + (f" (K = {meta['k_factor']:g}, block length "
                                      f"{meta['block_length']})" if meta['channel'] != "awgn" else "")
@@ -271,6 +297,16 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
     lines += ["", "Per CBR, metric and learned system, with the figures (ours vs theirs):", ""]
     lines += [f"- {line}" for line in summary_lines(results)]
     lines += [""]
+    modes = mode_lines(results)
+    if modes:
+        lines += ["Transmission modes (MOC-RVQ sending fewer levels on sturdier index "
+                  "constellations in the same symbols; \"SNR-adaptive\" picks the mode from "
+                  "the Es/N0 table measured on validation images and shipped in the modes "
+                  "weights, hard demapping, the receiver told mode and Es/N0; differences "
+                  "against the plain rows, positive PSNR and negative LPIPS / DISTS are "
+                  "better):", ""]
+        lines += [f"- {line}" for line in modes]
+        lines += [""]
     for path in figures:
         rel = os.path.relpath(path, doc_dir)
         lines += [f"![{os.path.basename(path)}]({rel})", ""]
@@ -291,6 +327,14 @@ def markdown(results, meta, figures, doc_dir, csv_path=None):
                 lines.append(f"| {_label(results, scheme)} | " + " | ".join(
                     fmt.format(cells[s][metric]) if s in cells else "-" for s in snrs) + " |")
             lines.append("")
+        if "moc-rvq-auto" in schemes:
+            cells = {r["esn0_db"]: r for r in results
+                     if r["scheme"] == "moc-rvq-auto" and r["levels"] == level}
+            lines += ["SNR-adaptive MOC-RVQ: the mode picked (most images):", "",
+                      "| | " + " | ".join(map(_column, snrs)) + " |",
+                      "| --- |" + " --- |" * len(snrs),
+                      "| mode | " + " | ".join(cells[s].get("mode", "-") if s in cells else "-"
+                                             for s in snrs) + " |", ""]
         links = [s for s in LINK_SCHEMES if s in schemes]
         if links:
             lines += ["Classical links: share of images delivered, and the scheme used most "

@@ -14,12 +14,14 @@ the hard decision is the nearest point. numpy float64 is the reference; ``channe
 is the torch twin that training draws through (map, AWGN, posteriors, batched).
 """
 
+import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .constellation import gray, label_amplitudes
+from .constellation import gray, hard_decision_posteriors, label_amplitudes
 
 ENTRIES = 8
 
@@ -59,20 +61,32 @@ class IndexConstellation:
             raise ValueError(f"{self.name} takes {dims} symbols per index, got {symbols.size}")
         return symbols.reshape(-1, dims)
 
-    def distances(self, symbols):
-        """[K, 8] squared distances of each received index to every point."""
+    def distances(self, symbols, noise_var=None):
+        """[K, 8] squared distances of each received index to every point; with
+        ``noise_var`` per received symbol, each dimension's divided by its N0."""
         y = self._blocks(symbols)
         points = self.points.real[None] + 0j if self.per_axis else self.points[None]
-        return np.sum(np.abs(y[:, None, :] - points) ** 2, axis=2)
+        d2 = np.abs(y[:, None, :] - points) ** 2                    # [K, 8, dims]
+        if noise_var is not None:  # a qam64 axis has the N0 of its symbol
+            n0 = np.asarray(noise_var, dtype=np.float64).ravel()
+            n0 = n0.repeat(2)[:, None] if self.per_axis else n0.reshape(-1, self.points.shape[1])
+            d2 = d2 / n0[:, None, :]
+        return np.sum(d2, axis=2)
 
     def soft_demap(self, symbols, noise_var):
-        """Per-index posteriors [K, 8] at noise variance N0 per complex symbol
-        (exp(-d^2 / N0) for a complex point and for a real axis of qam64 alike: the axis
-        carries N0 / 2, and exp(-d^2 / (2 N0 / 2)) is the same)."""
-        n0 = float(noise_var)
-        if not n0 > 0:
+        """Per-index posteriors [K, 8] at noise variance N0 per complex symbol: a float,
+        or one per received symbol (after equalisation, N0 / |h|^2). exp(-d^2 / N0) for a
+        complex point and for a real axis of qam64 alike: the axis carries N0 / 2, and
+        exp(-d^2 / (2 N0 / 2)) is the same."""
+        n0 = np.asarray(noise_var, dtype=np.float64)
+        if not np.all(n0 > 0):
             raise ValueError(f"noise variance must be positive, got {noise_var!r}")
-        logits = -self.distances(symbols) / n0
+        if n0.ndim == 0:
+            logits = -self.distances(symbols) / float(n0)
+        else:
+            if n0.size != np.size(symbols):
+                raise ValueError(f"{n0.size} noise variances for {np.size(symbols)} symbols")
+            logits = -self.distances(symbols, n0)
         logits -= logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         return weights / weights.sum(axis=1, keepdims=True)
@@ -104,6 +118,108 @@ def _biorth8():
 
 
 CONSTELLATIONS = {c.name: c for c in (_qam64(), _psk8(), _biorth8())}
+# The constellation's number in a receiver's learned embeddings (NRB): fixed, never reused.
+CONSTELLATION_IDS = {"qam64": 0, "psk8": 1, "biorth8": 2}
+
+# Composite Gauss-Legendre rule for the slicer integrals below (float64, exact to ~1e-13).
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+
+
+def _integrate(f, lo, hi, panels):
+    """Integral of f over [lo, hi] (tensors [B]) in ``panels`` Gauss-Legendre panels;
+    f maps points [B, n] to values [B, n]."""
+    edges = torch.linspace(0.0, 1.0, panels + 1, dtype=torch.float64)
+    nodes = torch.as_tensor(_GL_NODES, dtype=torch.float64)
+    weights = torch.as_tensor(_GL_WEIGHTS, dtype=torch.float64)
+    left, right = edges[:-1, None], edges[1:, None]
+    unit = (left + (right - left) * (nodes[None] + 1) / 2).reshape(-1)     # [panels * n]
+    unit_w = ((right - left) / 2 * weights[None]).reshape(-1)
+    span = (hi - lo)[:, None]
+    x = lo[:, None] + span * unit[None]
+    return (f(x) * unit_w[None] * span).sum(dim=1)
+
+
+def _phi(x):
+    return 0.5 * torch.erfc(-x / math.sqrt(2.0))
+
+
+def _psk8_by_offset(gamma):
+    """[B, 8]: P(decided position = sent + k) for k = 0..7 on 8-PSK at Es/N0 ``gamma``,
+    integrating the phase density of a unit phasor in complex noise of variance 1/gamma
+    over each decision sector."""
+    g = gamma[:, None]
+
+    def density(theta):
+        c = torch.cos(theta)
+        return (torch.exp(-g) / (2 * math.pi) + torch.sqrt(g / math.pi) * c
+                * torch.exp(-g * torch.sin(theta) ** 2) * 0.5 * torch.erfc(-torch.sqrt(g) * c))
+
+    width = 2 * math.pi / ENTRIES
+    out = [torch.zeros_like(gamma)]
+    for k in range(1, ENTRIES):
+        lo = torch.full_like(gamma, k * width - width / 2)
+        out.append(_integrate(density, lo, lo + width, 8))
+    out = torch.stack(out, dim=1)
+    out[:, 0] = 1.0 - out[:, 1:].sum(dim=1)
+    return out
+
+
+def _biorth8_errors(gamma):
+    """(P(decided = -sent), P(decided = one given orthogonal point)) [B] each for the 8
+    biorthogonal points (amplitude sqrt 2 on one of four real axes, noise 1/(2 gamma)
+    per axis): the slicer picks the axis of largest |y| and its sign."""
+    sigma = torch.sqrt(0.5 / gamma)
+    a = math.sqrt(2.0)
+    lo = torch.zeros_like(gamma)
+    hi = a + 12 * sigma
+    s = sigma[:, None]
+
+    def inside(y):       # P(|noise| < y) on one axis
+        return torch.erf(y / (s * math.sqrt(2.0)))
+
+    def pdf(y):
+        return torch.exp(-0.5 * (y / s) ** 2) / (s * math.sqrt(2 * math.pi))
+
+    opposite = _integrate(lambda y: pdf(y + a) * inside(y) ** 3, lo, hi, 32)
+    other = _integrate(lambda t: pdf(t) * (_phi((t - a) / s) - _phi((-t - a) / s))
+                       * inside(t) ** 2, lo, hi, 32)
+    return opposite, other
+
+
+def decision_posteriors(constellation, esn0_db):
+    """p(sent label | decided label) of the nearest-point slicer on AWGN with equiprobable
+    labels: float64 [..., 8, 8] indexed [decided, sent], for Es/N0 (dB, per complex
+    symbol) a float or a tensor. What a receiver that keeps hard decisions knows of
+    them: it dequantizes each to its MMSE code vector. Rows sum to 1."""
+    c = CONSTELLATIONS[constellation] if isinstance(constellation, str) else constellation
+    if c.per_axis:
+        return hard_decision_posteriors(esn0_db, ENTRIES)
+    db = torch.as_tensor(esn0_db, dtype=torch.float64)
+    if not bool(torch.all(torch.isfinite(db))):
+        raise ValueError(f"Es/N0 must be finite, got {esn0_db!r}")
+    shape = db.shape
+    gamma = torch.pow(10.0, db.reshape(-1) / 10.0)
+    positions = torch.arange(ENTRIES)
+    labels = torch.as_tensor([gray(p) for p in positions.tolist()])
+    if c.name == "psk8":
+        by_offset = _psk8_by_offset(gamma)                               # [B, 8]
+        offset = (positions[None, :] - positions[:, None]) % ENTRIES      # [sent p, dec q]
+        by_position = by_offset[:, offset]
+    else:
+        opposite, other = _biorth8_errors(gamma)
+        axis = positions % 4
+        same_axis = axis[:, None] == axis[None, :]
+        by_position = torch.where(same_axis, opposite[:, None, None],
+                                  other[:, None, None]).clone()
+        eye = torch.eye(ENTRIES, dtype=torch.bool)
+        by_position[:, eye] = 0.0
+        by_position[:, eye] = (1.0 - by_position.sum(dim=2))[:, :, None].expand(
+            -1, -1, ENTRIES)[:, eye]
+    by_position = by_position.clamp_min(0.0)
+    table = torch.empty_like(by_position)
+    table[:, labels[:, None], labels[None, :]] = by_position              # [sent, decided]
+    joint = table.transpose(-1, -2)
+    return (joint / joint.sum(dim=-1, keepdim=True)).reshape(*shape, ENTRIES, ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -116,6 +232,41 @@ class Mode:
     @property
     def levels(self):
         return len(self.constellations)
+
+    @property
+    def id(self):
+        """The mode's number in a frame header: 0 for every level on 64-QAM (the paper's
+        link, whatever the level count, so that older frames read as it)."""
+        if all(c == "qam64" for c in self.constellations):
+            return 0
+        return MODE_IDS[self.name]
+
+    @property
+    def constellation_ids(self):
+        return tuple(CONSTELLATION_IDS[c] for c in self.constellations)
+
+    def symbols_for(self, per_level):
+        """Complex symbols of ``per_level`` indices a level (an even count: 64-QAM
+        carries them in pairs)."""
+        return sum(int(per_level * CONSTELLATIONS[c].symbols_per_index)
+                   for c in self.constellations)
+
+    @property
+    def budget_levels(self):
+        """The number of levels on 64-QAM that takes the same symbols (the budget)."""
+        return self.symbols_for(2)
+
+    def decision_posteriors(self, esn0_db):
+        """[..., levels, 8, 8] p(sent | decided) of each level's slicer (float64)."""
+        return torch.stack([decision_posteriors(c, esn0_db) for c in self.constellations],
+                           dim=-3)
+
+    def channel(self, indices, esn0_db, hard, generator=None):
+        """Training channel of the whole mode: indices [B, levels, K] -> hard decisions
+        (long [B, levels, K], the nearest points) or posteriors [B, levels, K, 8]."""
+        posteriors = torch.stack([channel(c, indices[:, i], esn0_db, generator)
+                                  for i, c in enumerate(self.constellations)], dim=1)
+        return posteriors.argmax(dim=-1) if hard else posteriors
 
     def symbols_per_block(self, heads=4):
         """Complex symbols per latent position (8x8 image block): ``heads`` indices per
@@ -143,9 +294,11 @@ class Mode:
         return out
 
     def soft_demap(self, symbols, noise_var, per_level):
-        """Posteriors [levels, per_level, 8]."""
-        return np.stack([CONSTELLATIONS[c].soft_demap(s, noise_var) for c, s in
-                         zip(self.constellations, self.split(symbols, per_level))])
+        """Posteriors [levels, per_level, 8]; ``noise_var`` a float or one per symbol."""
+        noise = (self.split(noise_var, per_level) if np.ndim(noise_var)
+                 else [noise_var] * self.levels)
+        return np.stack([CONSTELLATIONS[c].soft_demap(s, n) for c, s, n in
+                         zip(self.constellations, self.split(symbols, per_level), noise)])
 
     def hard_demap(self, symbols, per_level):
         """Decided labels [levels, per_level]."""
@@ -165,28 +318,71 @@ MODES_CBR48 = (
     Mode("L2-qam64", ("qam64",) * 2),
     Mode("L1-psk8", ("psk8",)),
 )
+# Header numbers of the modes that are not all 64-QAM: fixed, never reused (4 bits).
+MODE_IDS = {"L3-psk8-qam64": 1, "L2-psk8": 2, "L1-biorth8": 3, "L1-psk8": 4}
+_NAMED = {m.name: m for m in MODES_CBR24 + MODES_CBR48 if m.id}
+MODE_SETS = {"1/24": MODES_CBR24, "1/48": MODES_CBR48}
+_QAM64_NAME = re.compile(r"L([1-8])-qam64")
+
+
+def qam64_mode(levels):
+    """The paper's link at ``levels`` levels: every level on 64-QAM."""
+    return Mode(f"L{int(levels)}-qam64", ("qam64",) * int(levels))
+
+
+def mode_named(name):
+    """The Mode of a name ("L2-psk8", "L3-qam64", ...), or ValueError listing them."""
+    if isinstance(name, Mode):
+        return name
+    match = _QAM64_NAME.fullmatch(str(name))
+    if match:
+        return qam64_mode(int(match.group(1)))
+    if name not in _NAMED:
+        raise ValueError(f"unknown transmission mode {name!r}; modes: L1-qam64 .. L4-qam64, "
+                         f"{', '.join(_NAMED)}")
+    return _NAMED[name]
+
+
+def mode_from_header(levels, mode_id):
+    """The Mode a frame header names (its level count and mode number), or ValueError."""
+    if mode_id == 0:
+        return qam64_mode(levels)
+    for mode in _NAMED.values():
+        if mode.id == mode_id:
+            if mode.levels != levels:
+                raise ValueError(f"mode {mode.name} sends {mode.levels} levels, the header "
+                                 f"says {levels}")
+            return mode
+    raise ValueError(f"unknown transmission mode number {mode_id}")
+
+
+def _torch_points(c):
+    """The constellation's points as real float32 [8, 2 dims] (qam64: [8, 1] amplitudes)."""
+    if c.per_axis:
+        return torch.as_tensor(c.points[:, :1].real, dtype=torch.float32)
+    return torch.as_tensor(np.concatenate([c.points.real, c.points.imag], axis=1),
+                           dtype=torch.float32)
+
+
+def torch_posteriors(constellation, received, noise_var):
+    """The torch twin of ``IndexConstellation.soft_demap``: received points [B, K, 2 dims]
+    as real float32 (qam64: [B, K, 1], one axis per index), N0 per complex symbol [B]
+    -> posteriors [B, K, 8]; their argmax is the nearest point, as ``hard_demap``."""
+    c = CONSTELLATIONS[constellation] if isinstance(constellation, str) else constellation
+    pts = _torch_points(c)
+    n0 = torch.as_tensor(noise_var, dtype=torch.float32).reshape(-1, 1, 1)
+    d2 = ((received[:, :, None, :] - pts[None, None]) ** 2).sum(dim=-1)   # [B, K, 8]
+    return torch.softmax(-d2 / n0, dim=-1)
 
 
 def channel(constellation, indices, esn0_db, generator=None):
     """The training channel of one constellation in torch: labels [B, K] (int) through
     AWGN at a per-sample Es/N0 [B] (dB) -> exact posteriors [B, K, 8] (float32). Each
-    index's points get their own noise; qam64 pairs indices on I and Q as the radio does
-    (K even)."""
+    index's points get their own noise (N0 / 2 per real dimension); qam64 indices are
+    the I and Q axes of the radio's symbols."""
     c = CONSTELLATIONS[constellation] if isinstance(constellation, str) else constellation
     indices = torch.as_tensor(indices, dtype=torch.long)
-    batch, count = indices.shape
-    n0 = torch.pow(10.0, -torch.as_tensor(esn0_db, dtype=torch.float32) / 10.0).reshape(-1, 1, 1)
-    if c.per_axis:
-        amp = torch.as_tensor(c.points[:, 0].real, dtype=torch.float32)
-        sent = amp[indices][..., None]                       # [B, K, 1] real axes
-        noise = torch.randn(sent.shape, generator=generator) * torch.sqrt(n0 / 2)
-        y = sent + noise
-        d2 = (y - amp.reshape(1, 1, -1)) ** 2                # [B, K, 8]
-    else:
-        pts = torch.as_tensor(np.concatenate([c.points.real, c.points.imag], axis=1),
-                              dtype=torch.float32)           # [8, 2 dims] real
-        sent = pts[indices]                                  # [B, K, 2 dims]
-        noise = torch.randn(sent.shape, generator=generator) * torch.sqrt(n0 / 2)
-        y = sent + noise
-        d2 = ((y[:, :, None, :] - pts[None, None]) ** 2).sum(dim=-1)
-    return torch.softmax(-d2 / n0, dim=-1)
+    n0 = torch.pow(10.0, -torch.as_tensor(esn0_db, dtype=torch.float32) / 10.0).reshape(-1)
+    sent = _torch_points(c)[indices]                          # [B, K, dims]
+    noise = torch.randn(sent.shape, generator=generator) * torch.sqrt(n0 / 2).view(-1, 1, 1)
+    return torch_posteriors(c, sent + noise, n0)

@@ -36,6 +36,10 @@ class CodecConfig:
     # code vector, so a likely slicer error lands between its candidates. Trained with
     # the NRB (stage 2), whose input it shapes; False in older weight files.
     mmse_hard_decisions: bool = False
+    # Transmission modes (issue 17; an extension of the paper): the NRB is told each
+    # level's index constellation (64-QAM axis, 8-PSK, biorthogonal), as it is told the
+    # level count. False in older weight files, whose NRB knows 64-QAM only.
+    nrb_modes: bool = False
 
     def to_dict(self):
         return dataclasses.asdict(self)

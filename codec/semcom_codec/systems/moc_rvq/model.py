@@ -16,6 +16,7 @@ from ...checkpoints import check_fits, check_state_dict, read_weight_file
 from ...errors import BadWeightFile
 from ...layers import padding
 from ...phy.constellation import hard_decision_posteriors
+from ...phy.modes import ENTRIES, mode_named, qam64_mode
 from ...quantizers.moc_rvq import MOCRVQ
 from .autoencoder import Decoder, Encoder
 from .config import CodecConfig
@@ -58,57 +59,85 @@ class SemanticCodec(nn.Module):
     # -- receiver ----------------------------------------------------------------------
 
     @torch.no_grad()
-    def received_latent(self, received, noise_reduction=True, requantize=True, esn0_db=None):
+    def received_latent(self, received, noise_reduction=True, requantize=True, esn0_db=None,
+                        mode=None):
         """z for the decoder from hard indices [B, L, P, h, w] or posteriors [..., N].
 
         ``esn0_db`` (float, or [B]; None: unknown) tells an SNR-aware NRB the channel's
-        Es/N0."""
-        z = self.dequantize_received(received, esn0_db)
+        Es/N0; ``mode`` (phy.modes.Mode or its name; None: every level on 64-QAM) is the
+        index constellation of each level, for the MMSE code vectors of hard decisions
+        and a mode-aware NRB."""
+        mode = self.check_mode(mode, received.shape[1])
+        z = self.dequantize_received(received, esn0_db, mode)
         levels = received.shape[1]
         if noise_reduction and self.nrb is not None:
-            z = self.nrb(z, levels, esn0_db)
+            z = self.nrb(z, levels, esn0_db, mode) if self.nrb.mode_input else \
+                self.nrb(z, levels, esn0_db)
             if requantize:
                 _, z = self.quantizer.quantize(z, levels)
         return z
 
-    def decision_posteriors(self, esn0_db=None):
+    def check_mode(self, mode, levels):
+        """The Mode of ``mode`` (a Mode, a name, or None: all on 64-QAM) for ``levels``
+        received levels, or ValueError."""
+        if mode is None:
+            return None
+        mode = mode_named(mode)
+        if mode.levels != levels:
+            raise ValueError(f"mode {mode.name} sends {mode.levels} levels, received {levels}")
+        if self.cfg.entries != ENTRIES:
+            raise ValueError(f"transmission modes carry {ENTRIES}-entry codebooks, "
+                             f"this codec has {self.cfg.entries}")
+        return mode
+
+    def decision_posteriors(self, esn0_db=None, mode=None):
         """p(sent | decided) this receiver assumes for hard decisions at ``esn0_db``:
-        [N, N] float32 for a float or None, [B, N, N] for one Es/N0 per image. The
-        identity (the decided vector) without ``mmse_hard_decisions`` or where the Es/N0
-        is unknown (None or NaN)."""
+        [N, N] float32 for a float or None, [B, N, N] for one Es/N0 per image; with a
+        ``mode``, one table per level: [L, N, N] or [B, L, N, N]. The identity (the
+        decided vector) without ``mmse_hard_decisions`` or where the Es/N0 is unknown
+        (None or NaN)."""
         n = self.cfg.entries
         snr = torch.as_tensor(float("nan") if esn0_db is None else esn0_db,
                               dtype=torch.float64).cpu()
         if not self.cfg.mmse_hard_decisions:
             snr = torch.full_like(snr, float("nan"))
         unknown = torch.isnan(snr)
-        tables = hard_decision_posteriors(torch.nan_to_num(snr, nan=0.0), n)
+        known = torch.nan_to_num(snr, nan=0.0)
+        if mode is None:
+            tables = hard_decision_posteriors(known, n)
+        else:
+            tables = mode_named(mode).decision_posteriors(known)
+            unknown = unknown[..., None].expand(tables.shape[:-2])
         tables[unknown] = torch.eye(n, dtype=tables.dtype)
         return tables.float()
 
     @torch.no_grad()
-    def dequantize_received(self, received, esn0_db=None):
+    def dequantize_received(self, received, esn0_db=None, mode=None):
         """z from hard indices [B, L, P, h, w] or posteriors [..., N], before any NRB;
-        hard indices through ``decision_posteriors`` (float or [B] ``esn0_db``)."""
+        hard indices through ``decision_posteriors`` (float or [B] ``esn0_db``; each
+        level's constellation from ``mode``, None: 64-QAM)."""
         received = received.to(self.device)
         if received.ndim == 6:
             return self.quantizer.dequantize_soft(received)
         if not self.cfg.mmse_hard_decisions or esn0_db is None:
             return self.quantizer.dequantize(received)  # the decided vectors, no lookup
         self.quantizer.check_indices(received)
-        b = received.shape[0]
+        b, levels = received.shape[:2]
         snr = torch.as_tensor(esn0_db, dtype=torch.float64).reshape(-1)
         if snr.numel() not in (1, b):
             raise ValueError(f"esn0_db has {snr.numel()} values for a batch of {b}")
-        tables = self.decision_posteriors(snr.expand(b))
+        mode = self.check_mode(mode, levels) or qam64_mode(levels)
+        tables = self.decision_posteriors(snr.expand(b), mode)            # [B, L, N, N]
         tables = tables.to(device=self.device, dtype=self.quantizer.codebooks.dtype)
         rows = torch.arange(b, device=self.device).view(b, 1, 1, 1, 1)
-        return self.quantizer.dequantize_soft(tables[rows, received.long()])
+        level = torch.arange(levels, device=self.device).view(1, levels, 1, 1, 1)
+        return self.quantizer.dequantize_soft(tables[rows, level, received.long()])
 
     @torch.no_grad()
-    def decode(self, received, size=None, noise_reduction=True, requantize=True, esn0_db=None):
+    def decode(self, received, size=None, noise_reduction=True, requantize=True, esn0_db=None,
+               mode=None):
         """Hard indices or posteriors -> images [B, 3, H, W] in 0..1, cropped to ``size``."""
-        z = self.received_latent(received, noise_reduction, requantize, esn0_db)
+        z = self.received_latent(received, noise_reduction, requantize, esn0_db, mode)
         images = self.decoder(z).clamp(0.0, 1.0)
         if size is not None:
             images = images[..., :size[0], :size[1]]
@@ -123,10 +152,10 @@ class SemanticCodec(nn.Module):
         return self.encode(tensor, levels)[0].cpu().numpy(), tuple(image.shape[:2])
 
     def decode_image(self, received, size, noise_reduction=True, requantize=True,
-                     esn0_db=None):
+                     esn0_db=None, mode=None):
         """Indices [L, P, h, w] (or posteriors [L, P, h, w, N]) -> HWC float image."""
         received = torch.as_tensor(np.asarray(received))[None]
-        images = self.decode(received, size, noise_reduction, requantize, esn0_db)
+        images = self.decode(received, size, noise_reduction, requantize, esn0_db, mode)
         return images[0].permute(1, 2, 0).cpu().numpy()
 
     # -- checks --------------------------------------------------------------------------

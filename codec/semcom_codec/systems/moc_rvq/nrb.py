@@ -4,12 +4,15 @@ Paper section III-B: after the receiver rebuilds z from (possibly wrong) indices
 of Swin layers (window self-attention, every second layer on windows shifted by half a
 window) predicts a correction; its output is then requantized by MOC-RVQ. Trained in
 stage 2 with everything else frozen. The number of levels received is given to the block
-as a learned embedding, since the latent's statistics differ per level.
+as a learned embedding, since the latent's statistics differ per level; so is, with
+``nrb_modes``, the index constellation each level came on (its errors differ too).
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ...phy.modes import CONSTELLATION_IDS, mode_named, qam64_mode
 
 
 def window_partition(x, window):
@@ -108,6 +111,12 @@ class NoiseReductionBlock(nn.Module):
         self.snr_input = bool(cfg.nrb_snr_input)
         if self.snr_input:
             self.snr_embedding = nn.Linear(2, dim)  # (scaled Es/N0, "unknown" flag)
+        self.mode_input = bool(cfg.nrb_modes)
+        if self.mode_input:
+            # one vector per (level, constellation), summed over the levels sent; zero at
+            # first, so that a fine-tuned 64-QAM NRB starts as it was
+            self.constellation_embedding = nn.Embedding(cfg.levels * len(CONSTELLATION_IDS), dim)
+            nn.init.zeros_(self.constellation_embedding.weight)
         self.layers = nn.ModuleList(
             SwinLayer(dim, cfg.nrb_heads, window, shift=(window // 2) * (i % 2))
             for i in range(2 * cfg.nrb_layers))
@@ -116,9 +125,11 @@ class NoiseReductionBlock(nn.Module):
         nn.init.zeros_(self.out.weight)  # starts as the identity on z
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, z, levels, esn0_db=None):
+    def forward(self, z, levels, esn0_db=None, mode=None):
         """``esn0_db``: the channel's Es/N0 in dB, a float or one per image [B]; None or
-        NaN entries mean unknown. Ignored by an NRB built without ``nrb_snr_input``."""
+        NaN entries mean unknown. Ignored by an NRB built without ``nrb_snr_input``.
+        ``mode``: the phy.modes.Mode the levels came on (None: all on 64-QAM); an NRB
+        built without ``nrb_modes`` knows only that one and is not told."""
         b, c, h, w = z.shape
         ph, pw = (-h) % self.window, (-w) % self.window
         x = F.pad(z, (0, pw, 0, ph), mode="replicate") if ph or pw else z
@@ -127,6 +138,14 @@ class NoiseReductionBlock(nn.Module):
         if self.snr_input:
             features = snr_features(esn0_db, b, z.device).to(x.dtype)
             x = x + self.snr_embedding(features).view(b, 1, 1, -1)
+        if self.mode_input:
+            mode = qam64_mode(levels) if mode is None else mode_named(mode)
+            if mode.levels != levels:
+                raise ValueError(f"mode {mode.name} sends {mode.levels} levels, not {levels}")
+            slots = torch.tensor([level * len(CONSTELLATION_IDS) + cid
+                                  for level, cid in enumerate(mode.constellation_ids)],
+                                 device=z.device)
+            x = x + self.constellation_embedding(slots).sum(0).view(1, 1, 1, -1)
         for layer in self.layers:
             x = layer(x)
         delta = self.out(self.norm(x)).permute(0, 3, 1, 2)[:, :, :h, :w]

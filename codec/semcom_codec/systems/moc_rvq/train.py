@@ -48,6 +48,24 @@ def level_weights(text, levels):
     return torch.tensor(values, dtype=torch.float)
 
 
+def training_modes(text):
+    """The transmission modes stage 2 draws from "--modes": "" (none: 64-QAM only, the
+    paper's link), "all" (every mode of phy.modes that is not all 64-QAM) or names."""
+    from ...phy import modes
+
+    if not text:
+        return ()
+    if text == "all":
+        names = list(modes.MODE_IDS)
+    else:
+        names = [n for n in text.split(",") if n]
+    chosen = tuple(modes.mode_named(n) for n in names)
+    if any(m.id == 0 for m in chosen):
+        raise ValueError("--modes lists the modes beside 64-QAM (which stage 2 always "
+                         "trains); drop the all-64-QAM ones")
+    return chosen
+
+
 def cumulative_latents(quantizer, indices):
     """z_q from the first L levels, for every L: [D, B, n_q, h, w]."""
     return torch.stack([quantizer.dequantize(indices[:, :level])
@@ -243,9 +261,14 @@ def train_stage2(args):
         raise ValueError(f"--balance must be 0 (off) or a positive floor, got {args.balance}")
     if not 0 <= args.decoder_clean <= 1:
         raise ValueError(f"--decoder-clean must lie in 0..1, got {args.decoder_clean}")
+    if not 0 <= args.mode_share <= 1:
+        raise ValueError(f"--mode-share must lie in 0..1, got {args.mode_share}")
+    modes = training_modes(args.modes)
     device, main_process, ckpt_path = start_run(args, "checkpoint_stage2.pt")
 
     codec = load_codec(args.init, device)
+    init_nrb = codec.nrb
+    init_extra = read_weight_file(args.init, device).get("extra", {}) if init_nrb else {}
     if not codec.quantizer.initialized:
         raise ValueError(f"{args.init} has untrained codebooks")
     named = get_config(args.config)
@@ -255,8 +278,18 @@ def train_stage2(args):
     if args.nrb_snr == "off":  # the paper's receiver, which is not told the SNR
         codec.cfg = dataclasses.replace(codec.cfg, nrb_snr_input=False,
                                         mmse_hard_decisions=False)
-    permutations = reorder_mocrvq(codec.quantizer)
+    codec.cfg = dataclasses.replace(codec.cfg, nrb_modes=bool(modes))
     codec.nrb = NoiseReductionBlock(codec.cfg).to(device)
+    if init_nrb is None:
+        permutations = reorder_mocrvq(codec.quantizer)
+    else:  # fine-tuning a stage-2 receiver: reordered already, its NRB to start from
+        if "reorder_permutations" not in init_extra:
+            raise ValueError(f"{args.init} has an NRB but no reordering permutations")
+        permutations = torch.tensor(init_extra["reorder_permutations"])
+        missing, unexpected = codec.nrb.load_state_dict(init_nrb.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("constellation_embedding") for k in missing):
+            raise ValueError(f"{args.init}: its NRB does not fit configuration "
+                             f"{args.config!r} (missing {missing}, unexpected {unexpected})")
     for module in (codec.encoder, codec.quantizer, codec.decoder):
         module.requires_grad_(False).eval()
     optimizer = torch.optim.Adam(codec.nrb.parameters(), lr=args.lr, betas=(0.9, 0.99))
@@ -293,8 +326,9 @@ def train_stage2(args):
     decoder = None  # wrapped when the decoder-only steps begin
     autocast = mixed_precision(device, args.precision)
 
-    def channel_batch(levels):
-        """Crops, their noiseless z_q, the received latent before the NRB, Es/N0s."""
+    def channel_batch(levels, mode=None):
+        """Crops, their noiseless z_q, the received latent before the NRB, Es/N0s; the
+        levels on ``mode`` (phy.modes.Mode) or, without one, all on 64-QAM."""
         x = crops.sample(args.batch).to(device)
         snr = torch.empty(x.shape[0], device=device).uniform_(args.snr_min, args.snr_max,
                                                               generator=noise)
@@ -306,16 +340,26 @@ def train_stage2(args):
         with torch.no_grad():
             indices, z_q = codec.quantizer.quantize(codec.encoder(x), levels)
             soft = bool(torch.rand(1) < args.soft_fraction)
-            received = channel(indices, snr, noise, output="soft" if soft else "hard")
+            if mode is None:
+                received = channel(indices, snr, noise, output="soft" if soft else "hard")
+            else:
+                flat = indices.long().flatten(2)
+                received = mode.channel(flat, snr, not soft, noise)
+                received = (received.reshape(indices.shape + (codec.cfg.entries,)) if soft
+                            else received.reshape(indices.shape).to(torch.uint8))
         return x, z_q, received, told
 
     def nrb_step():
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
         levels = int(torch.randint(1, levels_all + 1, (1,)))
-        _, z_q, received, told = channel_batch(levels)
-        z_hat = codec.dequantize_received(received, told)  # as the receiver will
-        z_r = nrb(z_hat, levels, told)
+        mode = None
+        if modes and float(torch.rand(1, generator=noise, device=device)) < args.mode_share:
+            mode = modes[int(torch.randint(len(modes), (1,), generator=noise, device=device))]
+            levels = mode.levels
+        _, z_q, received, told = channel_batch(levels, mode)
+        z_hat = codec.dequantize_received(received, told, mode)  # as the receiver will
+        z_r = nrb(z_hat, levels, told, mode) if modes else nrb(z_hat, levels, told)
         per_sample = noise_reduction_loss(z_r, z_q, per_sample=True)
         with torch.no_grad():
             unrefined = noise_reduction_loss(z_hat, z_q, per_sample=True)
@@ -325,7 +369,7 @@ def train_stage2(args):
         loss.backward()
         optimizer.step()
         return {"loss": per_sample.mean(), "loss_without_nrb": unrefined.mean(),
-                "levels": levels}
+                "levels": levels, "mode": mode.name if mode else f"L{levels}-qam64"}
 
     def decoder_step():
         lr = cosine_lr(step - args.steps, args.decoder_steps, 0, args.decoder_lr)
