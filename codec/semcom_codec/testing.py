@@ -26,6 +26,31 @@ def tiny_moc_rvq(path, seed=0):
     return path
 
 
+# The Es/N0 table of the tiny mode model: every mode of both budgets in use somewhere.
+TINY_MODE_TABLE = {"1/24": [[-5.0, "L1-biorth8"], [8.0, "L2-psk8"], [14.0, "L3-psk8-qam64"],
+                            [20.0, "L4-qam64"]],
+                   "1/48": [[-5.0, "L1-psk8"], [16.0, "L2-qam64"]]}
+
+
+def tiny_moc_rvq_modes(path, seed=0):
+    """MOC-RVQ "tiny" whose NRB is told the transmission mode (its mode vectors drawn
+    at random, so that a receiver not told the mode decodes differently), with
+    TINY_MODE_TABLE as its Es/N0 table."""
+    from .systems.moc_rvq.config import get_config
+    from .systems.moc_rvq.model import SemanticCodec, save_codec
+    from .systems.moc_rvq.nrb import NoiseReductionBlock
+
+    torch.manual_seed(seed)
+    codec = SemanticCodec(dataclasses.replace(get_config("tiny"), nrb_modes=True))
+    codec.quantizer.init_from_data(codec.encoder(torch.rand(2, 3, 64, 64)).detach(),
+                                   generator=torch.Generator().manual_seed(seed))
+    codec.nrb = NoiseReductionBlock(codec.cfg)
+    torch.nn.init.normal_(codec.nrb.constellation_embedding.weight)
+    torch.nn.init.normal_(codec.nrb.out.weight, std=0.05)
+    save_codec(codec.eval(), path, extra={"mode_thresholds": TINY_MODE_TABLE})
+    return path
+
+
 TINY_DEEP_JSCC = dict(widths=(8, 12), res_blocks=(1, 1))
 
 

@@ -235,7 +235,7 @@ def test_payload_spec_of_a_mode_maps_entries_to_their_symbols():
     assert bi.lost_entries(np.zeros(8, bool), 4) is None
 
 
-def test_pick_mode_and_the_monotone_threshold_table():
+def test_pick_mode_and_the_threshold_table():
     from semcom_codec.evaluation.mode_table import pick
     from semcom_codec.systems.moc_rvq.image_codec import pick_mode
 
@@ -248,13 +248,14 @@ def test_pick_mode_and_the_monotone_threshold_table():
 
     def best(cbr, snr):
         names = [m.name for m in modes.MODE_SETS[cbr]]          # fast -> sturdy
-        if snr == 0 and cbr == "1/24":
-            return names[0]      # a fluke: the fastest at 0 dB
+        if snr == -5 and cbr == "1/24":
+            return names[1]      # where every mode is noise, another order
         return names[-1] if snr < 10 else names[0]
 
     tables = pick(means(best))
     assert tables["1/48"] == ((-5.0, "L1-psk8"), (10.0, "L2-qam64"))
-    assert tables["1/24"] == ((-5.0, "L1-biorth8"), (0.0, "L4-qam64"))  # only faster
+    assert tables["1/24"] == ((-5.0, "L3-psk8-qam64"), (0.0, "L1-biorth8"),
+                              (10.0, "L4-qam64"))
     assert pick_mode(tables, "1/48", 9.9) == "L1-psk8"
     assert pick_mode(tables, "1/48", 10.0) == "L2-qam64"
     assert pick_mode(tables, "1/48", -30.0) == "L1-psk8"

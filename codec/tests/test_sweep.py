@@ -188,6 +188,40 @@ def test_a_default_run_leaves_out_deep_jscc_rates_not_installed(setup, capsys, m
         capsys, weights, folder, tmp / "r5", "--schemes", "deep-jscc-mse", "--levels", "2")
 
 
+def test_mode_rows_share_the_noise_and_auto_follows_the_table(setup, capsys):
+    """--mode all: every mode at the budget it fills, on the same realisation as the
+    plain rows (L4-qam64 of the same weights is the plain L4 row exactly), auto the row
+    of the mode its table picks; the report lists the picks; fading is refused."""
+    _, folder, tmp = setup
+    weights = testing.tiny_moc_rvq_modes(str(tmp / "modes.pt"))
+    out = tmp / "modes_run"
+    assert run(weights, folder, out, "--schemes", "moc-rvq", "--levels", "2,4", "--mode",
+               "all", "--snr", "5,9,30", "--markdown", str(tmp / "doc" / "R.md")) == 0
+    rows = {(r["scheme"], r["levels"], r["esn0_db"]): r
+            for r in json.loads((out / "results.json").read_text())["results"]}
+    for snr in (5.0, 9.0, 30.0):
+        plain = rows[("moc-rvq", 4, snr)]
+        assert rows[("moc-rvq-L4-qam64", 4, snr)]["psnr"] == plain["psnr"]
+        assert rows[("moc-rvq-L2-qam64", 2, snr)]["psnr"] == rows[("moc-rvq", 2, snr)]["psnr"]
+        for level in (2, 4):
+            assert rows[("moc-rvq-auto", level, snr)]["cbr"] == plain["cbr"] * level / 4
+    assert ("moc-rvq-L1-psk8", 4, 5.0) not in rows and ("moc-rvq-L2-psk8", 2, 5.0) not in rows
+    picks = {(lv, s): rows[("moc-rvq-auto", lv, s)]["mode"] for lv in (2, 4) for s in (5.0, 9.0, 30.0)}
+    assert picks == {(4, 5.0): "L1-biorth8", (4, 9.0): "L2-psk8", (4, 30.0): "L4-qam64",
+                     (2, 5.0): "L1-psk8", (2, 9.0): "L1-psk8", (2, 30.0): "L2-qam64"}
+    for (lv, snr), mode in picks.items():
+        assert rows[("moc-rvq-auto", lv, snr)]["lpips"] == rows[(f"moc-rvq-{mode}", lv, snr)]["lpips"]
+    text = (tmp / "doc" / "R.md").read_text()
+    assert "| mode | L1-biorth8 | L2-psk8 | L4-qam64 |" in text
+    assert "SNR-adaptive mode minus MOC-RVQ at L4 on 64-QAM" in text
+    capsys.readouterr()
+    assert run(weights, folder, tmp / "bad", "--mode", "auto", "--channel", "rayleigh") == 1
+    assert "over AWGN only" in capsys.readouterr().err
+    (tmp / "plain").mkdir()
+    assert run(saved_tiny_codec(tmp / "plain"), folder, tmp / "bad2", "--mode", "auto") == 1
+    assert "carries no mode threshold table" in capsys.readouterr().err
+
+
 def test_summary_says_where_each_system_stands_with_the_numbers():
     rows = [{"scheme": s, "label": sweep.LABELS[s], "levels": 1, "esn0_db": snr, "psnr": p,
              "lpips": lp, "cbr": 1 / 96}

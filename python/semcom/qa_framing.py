@@ -35,6 +35,25 @@ class qa_framing(gr_unittest.TestCase):
             corrupt[byte] ^= 0x10
             self.assertIsNone(framing.FrameHeader.unpack(bytes(corrupt)), f"byte {byte}")
 
+    def test_the_levels_byte_carries_the_transmission_mode(self):
+        """Levels in the low nibble, the mode number in the high one: a frame without a
+        mode packs as before the modes existed (the levels byte is the level count)."""
+        import dataclasses
+        import struct
+
+        offset = struct.calcsize(">BIHH")
+        self.assertEqual(HEADER.pack()[offset], 3)
+        moded = dataclasses.replace(HEADER, levels=2, mode=2)
+        self.assertEqual(moded.pack()[offset], 0x22)
+        back = framing.FrameHeader.unpack(moded.pack())
+        self.assertEqual((back.levels, back.mode), (2, 2))
+        self.assertEqual(back.transmission_mode().name, "L2-psk8")
+        self.assertEqual(HEADER.transmission_mode().name, "L3-qam64")
+        with self.assertRaisesRegex(ValueError, "sends 2 levels, the header says 3"):
+            dataclasses.replace(HEADER, mode=2).transmission_mode()
+        with self.assertRaisesRegex(ValueError, "four bits"):
+            dataclasses.replace(HEADER, levels=16)
+
     def test_crc16_reference_value(self):
         self.assertEqual(framing.crc16(b"123456789"), 0x29B1)  # CRC-16/CCITT-FALSE check
 

@@ -180,8 +180,8 @@ class qa_loopback_example(gr_unittest.TestCase):
         """--mode NAME sends its own levels in the symbols of the budget it fills and,
         at 60 dB, decodes to the codec's noiseless decode told the mode; --mode auto
         picks from the weights' table for --snr."""
-        from qa_modes import TABLE, make_mode_weights
-        from semcom_codec import zoo
+        from qa_modes import make_mode_weights
+        from semcom_codec import testing, zoo
         from semcom_codec.images import load_image
         from semcom_codec.interface import Received
         from semcom_codec.metrics.psnr import psnr
@@ -201,7 +201,7 @@ class qa_loopback_example(gr_unittest.TestCase):
                 clean = codec.decode(Received(indices, 1e-6), height=37, width=50, mode=mode)
                 self.assertAlmostEqual(float(measured), psnr(original, clean), places=2)
         lines, _ = self.run_example("--weights", weights, "--mode", "auto", "--snr", "9")
-        self.assertEqual(TABLE["1/24"][1], [8.0, "L2-psk8"])
+        self.assertEqual(testing.TINY_MODE_TABLE["1/24"][1], [8.0, "L2-psk8"])
         self.assertIn("mode L2-psk8 (auto)", lines[0])
         for args, words in ((["--mode", "L1-psk8", "--levels", "4"],
                              "takes the symbols of 2 levels on 64-QAM, not of 4"),

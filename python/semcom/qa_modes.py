@@ -10,7 +10,6 @@ import os
 
 import numpy as np
 import pmt
-import torch
 from gnuradio import blocks, gr, gr_unittest
 
 from gnuradio import semcom
@@ -18,30 +17,11 @@ from gnuradio.semcom import framing
 from gnuradio.semcom.image_source import TAIL_SYMBOLS
 from qa_image_blocks import ImageFixture
 
-TABLE = {"1/24": [[-5.0, "L1-biorth8"], [8.0, "L2-psk8"], [14.0, "L3-psk8-qam64"],
-                  [20.0, "L4-qam64"]],
-         "1/48": [[-5.0, "L1-psk8"], [16.0, "L2-qam64"]]}
-
-
 def make_mode_weights(folder):
-    """A tiny codec whose NRB is told the mode (its mode vectors drawn at random, so that
-    a receiver not told the mode decodes differently) and a threshold table."""
-    import dataclasses
+    """The tiny MOC-RVQ told the mode, with testing.TINY_MODE_TABLE."""
+    from semcom_codec import testing
 
-    from semcom_codec.systems.moc_rvq.config import get_config
-    from semcom_codec.systems.moc_rvq.model import SemanticCodec, save_codec
-    from semcom_codec.systems.moc_rvq.nrb import NoiseReductionBlock
-
-    torch.manual_seed(0)
-    codec = SemanticCodec(dataclasses.replace(get_config("tiny"), nrb_modes=True))
-    codec.quantizer.init_from_data(codec.encoder(torch.rand(2, 3, 64, 64)).detach(),
-                                   generator=torch.Generator().manual_seed(0))
-    codec.nrb = NoiseReductionBlock(codec.cfg)
-    torch.nn.init.normal_(codec.nrb.constellation_embedding.weight)
-    torch.nn.init.normal_(codec.nrb.out.weight, std=0.05)
-    path = os.path.join(folder, "tiny_modes.pt")
-    save_codec(codec.eval(), path, extra={"mode_thresholds": TABLE})
-    return path
+    return testing.tiny_moc_rvq_modes(os.path.join(folder, "tiny_modes.pt"))
 
 
 class qa_modes(ImageFixture, gr_unittest.TestCase):

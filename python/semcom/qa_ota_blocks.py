@@ -144,6 +144,22 @@ class qa_ota_blocks(ImageFixture, gr_unittest.TestCase):
         tb.run()
         self.assertEqual((tx.frames, tx.bursts), (1, 1))
 
+    def test_a_frame_on_a_transmission_mode_is_skipped_with_a_count(self):
+        """The burst PHY maps payloads on 64-QAM only: a frame whose header names another
+        mode is not sent (counted in skipped), the 64-QAM frame after it is."""
+        on_mode = framing.FrameHeader(frame=0, height=8, width=8, levels=2, codec_id=1,
+                                      payload=8, mode=2)
+        plain = framing.FrameHeader(frame=1, height=8, width=8, levels=1, codec_id=1,
+                                    payload=20)
+        stream = np.concatenate([framing.frame_indices(on_mode, np.arange(8) % 8, 8),
+                                 framing.frame_indices(plain, np.arange(20) % 8, 8)])
+        tb = gr.top_block()
+        tx = semcom.burst_transmitter()
+        tb.connect(blocks.vector_source_b(stream.astype(np.uint8).tolist()), tx,
+                   blocks.null_sink(gr.sizeof_gr_complex))
+        tb.run()
+        self.assertEqual((tx.frames, tx.bursts, tx.skipped), (1, 1, 1))
+
 
 if __name__ == "__main__":
     gr_unittest.run(qa_ota_blocks)

@@ -5,7 +5,7 @@ Every mode of each symbol budget (phy.modes.MODE_SETS) is sent over AWGN at each
 of a grid, hard-demapped as the radio does and decoded by the model's receiver told
 the mode and Es/N0. At each Es/N0 the table keeps the mode with the best mean score
 (PSNR in dB minus LPIPS_WEIGHT x LPIPS: both metrics count, 0.05 LPIPS as much as 1 dB);
-the table is the Es/N0 from which each picked mode holds.
+the table lists the Es/N0 from which each picked mode holds.
 """
 
 import json
@@ -84,20 +84,17 @@ def measure(codec, files, snrs, seed=0, threads=0, log=sys.stderr):
 
 
 def pick(means):
-    """{cbr: ((lowest Es/N0, mode), ...)} from ``measure``'s means: at each Es/N0 the
-    best-scoring mode; the table starts each mode where it first wins (a mode that wins
-    again after a faster one has taken over stays over: the table is monotone, from the
-    sturdiest mode up, in each set's order from fast to sturdy)."""
+    """{cbr: ((lowest Es/N0, mode), ...)} from ``measure``'s means: at each Es/N0 of the
+    grid the best-scoring mode; a row where the pick changes, holding up to the next
+    row (below the grid, the first row's mode). Not forced to be monotone: at the lowest
+    Es/N0 every mode is mostly noise and the order of their scores need not follow the
+    order at higher ones."""
     tables = {}
     for cbr, by_mode in means.items():
-        order = [m.name for m in MODE_SETS[cbr]]          # fast -> sturdy
-        snrs = sorted(next(iter(by_mode.values())))
-        best = [max(order, key=lambda m: score(*by_mode[m][s])) for s in snrs]
-        rows, speed = [], len(order)
-        for snr, name in zip(snrs, best):
-            rank = order.index(name)
-            if rank < speed:  # only ever faster as the Es/N0 grows
-                speed = rank
+        rows = []
+        for snr in sorted(next(iter(by_mode.values()))):
+            name = max((m.name for m in MODE_SETS[cbr]), key=lambda m: score(*by_mode[m][snr]))
+            if not rows or rows[-1][1] != name:
                 rows.append((float(snr), name))
         tables[cbr] = tuple(rows)
     return tables

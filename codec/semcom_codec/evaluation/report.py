@@ -175,29 +175,31 @@ def _rows_of(results, scheme, level):
 
 
 def headline_lines(results):
-    """Per CBR, in one sentence: at which Es/N0 MOC-RVQ beats the classical envelope and
-    BPG + capacity, metric by metric."""
+    """Per CBR, in one sentence: at which Es/N0 MOC-RVQ (and, where the run has it, its
+    SNR-adaptive modes) beats the classical envelope and BPG + capacity, metric by
+    metric."""
     present = {r["scheme"] for r in results}
     reference = "bpg-ldpc-best" if "bpg-ldpc-best" in present else "bpg-ldpc"
     lines = []
     for level in sorted({r["levels"] for r in results}):
-        ours = _rows_of(results, "moc-rvq", level)
-        if not ours:
-            continue
-        parts = []
-        for ref in (reference, "bpg-capacity"):
-            theirs = _rows_of(results, ref, level)
-            if not theirs:
-                continue
-            said = []
-            for metric in CBR_METRICS:
-                wins = _wins(ours, theirs, metric)
-                where = ", ".join(f"{s:g}" for s in wins) + " dB" if wins else "no SNR"
-                said.append(f"in {METRIC_LABELS[metric].split(' ')[0]} at {where}")
-            parts.append(f"{_label(results, ref)} " + ", ".join(said))
-        if parts:
-            lines.append(f"CBR {_cbr(results, level)} (L{level}): MOC-RVQ beats "
-                         + "; it beats ".join(parts) + ".")
+        clauses = []
+        for system in ("moc-rvq", "moc-rvq-auto"):
+            ours = _rows_of(results, system, level)
+            parts = []
+            for ref in (reference, "bpg-capacity") if ours else ():
+                theirs = _rows_of(results, ref, level)
+                if not theirs:
+                    continue
+                said = []
+                for metric in CBR_METRICS:
+                    wins = _wins(ours, theirs, metric)
+                    where = ", ".join(f"{s:g}" for s in wins) + " dB" if wins else "no SNR"
+                    said.append(f"in {METRIC_LABELS[metric].split(' ')[0]} at {where}")
+                parts.append(f"{_label(results, ref)} " + ", ".join(said))
+            if parts:
+                clauses.append(f"{_label(results, system)} beats " + "; it beats ".join(parts))
+        if clauses:
+            lines.append(f"CBR {_cbr(results, level)} (L{level}): " + "; ".join(clauses) + ".")
     return lines
 
 

@@ -349,14 +349,18 @@ def train_stage2(args):
                             else received.reshape(indices.shape).to(torch.uint8))
         return x, z_q, received, told
 
+    def draw_mode(levels):
+        """(levels, mode) of a step: with --modes, a --mode-share of steps on one of
+        them, the rest on 64-QAM at ``levels``."""
+        if modes and float(torch.rand(1, generator=noise, device=device)) < args.mode_share:
+            mode = modes[int(torch.randint(len(modes), (1,), generator=noise, device=device))]
+            return mode.levels, mode
+        return levels, None
+
     def nrb_step():
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(step, args.steps, args.warmup, args.lr)
-        levels = int(torch.randint(1, levels_all + 1, (1,)))
-        mode = None
-        if modes and float(torch.rand(1, generator=noise, device=device)) < args.mode_share:
-            mode = modes[int(torch.randint(len(modes), (1,), generator=noise, device=device))]
-            levels = mode.levels
+        levels, mode = draw_mode(int(torch.randint(1, levels_all + 1, (1,))))
         _, z_q, received, told = channel_batch(levels, mode)
         z_hat = codec.dequantize_received(received, told, mode)  # as the receiver will
         z_r = nrb(z_hat, levels, told, mode) if modes else nrb(z_hat, levels, told)
@@ -375,13 +379,14 @@ def train_stage2(args):
         lr = cosine_lr(step - args.steps, args.decoder_steps, 0, args.decoder_lr)
         for group in decoder_optimizer.param_groups:
             group["lr"] = lr
-        levels = int(torch.multinomial(level_probs, 1)) + 1
-        x, z_q, received, told = channel_batch(levels)
+        levels, mode = draw_mode(int(torch.multinomial(level_probs, 1)) + 1)
+        x, z_q, received, told = channel_batch(levels, mode)
         clean = torch.rand(x.shape[0], device=device, generator=noise) < args.decoder_clean
         z_in = z_q.clone()
         noisy = (~clean).nonzero().flatten()
         if len(noisy):  # NRB + requantization, only where the receiver's output is used
-            z_in[noisy] = codec.received_latent(received[noisy], esn0_db=told[noisy])
+            z_in[noisy] = codec.received_latent(received[noisy], esn0_db=told[noisy],
+                                                mode=mode)
         loss, l1, perceptual = image_loss(decoder, lpips, z_in, x, args.lpips_weight, autocast)
         decoder_optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
@@ -389,7 +394,7 @@ def train_stage2(args):
             torch.nn.utils.clip_grad_norm_(codec.decoder.parameters(), args.clip_grad)
             decoder_optimizer.step()
         return {"lr": lr, "loss": loss, "l1": l1, "lpips": perceptual, "levels": levels,
-                "clean": clean.sum()}
+                "clean": clean.sum(), "mode": mode.name if mode else f"L{levels}-qam64"}
 
     level_probs = level_weights(args.level_weights, levels_all)
     while step < total:
