@@ -60,17 +60,7 @@ class PayloadSpec:
             return entries, entries
         if self.mode is None:
             return entries // 2, entries // 2
-        from .phy.modes import CONSTELLATIONS
-
-        first, last, offset = [], [], 0
-        for name in self.mode.constellations:
-            c, e = CONSTELLATIONS[name], np.arange(self.minimum)
-            step = c.symbols_per_index
-            begin = offset + (e // 2 if c.per_axis else e * int(step))
-            first.append(begin)
-            last.append(begin if c.per_axis else begin + int(step) - 1)
-            offset += int(self.minimum * step)
-        return np.concatenate(first), np.concatenate(last)
+        return self.mode.entry_symbols(self.minimum)
 
     def entries_in(self, symbols):
         """Payload entries carried whole by the first ``symbols`` channel symbols."""

@@ -245,6 +245,19 @@ class Mode:
     def constellation_ids(self):
         return tuple(CONSTELLATION_IDS[c] for c in self.constellations)
 
+    def entry_symbols(self, per_level):
+        """(first, last) int arrays [levels x per_level]: the channel symbols each index
+        of the level-major payload rides on."""
+        first, last, offset = [], [], 0
+        for name in self.constellations:
+            c, e = CONSTELLATIONS[name], np.arange(per_level)
+            step = c.symbols_per_index
+            begin = offset + (e // 2 if c.per_axis else e * int(step))
+            first.append(begin)
+            last.append(begin if c.per_axis else begin + int(step) - 1)
+            offset += int(per_level * step)
+        return np.concatenate(first), np.concatenate(last)
+
     def symbols_for(self, per_level):
         """Complex symbols of ``per_level`` indices a level (an even count: 64-QAM
         carries them in pairs)."""
