@@ -29,6 +29,11 @@ def _cmd_train(args):
 
         deep_jscc_train.train(args)
         return 0
+    if args.stage == "vq_deepsc":
+        from .systems.vq_deepsc import train as vq_deepsc_train
+
+        vq_deepsc_train.train(args)
+        return 0
     from .systems.moc_rvq import train
 
     if args.stage == "stage1":
@@ -40,9 +45,11 @@ def _cmd_train(args):
 
 def _add_train_parser(sub):
     from .systems.deep_jscc.train import add_train_arguments
+    from .systems.vq_deepsc.train import add_train_arguments as add_vq_deepsc_arguments
 
     train = sub.add_parser("train", help="train a codec system: MOC-RVQ stage 1 "
-                                         "(autoencoder + MOC-RVQ) or stage 2 (NRB), deep JSCC")
+                                         "(autoencoder + MOC-RVQ) or stage 2 (NRB), deep JSCC, "
+                                         "VQ-DeepSC")
     systems = train.add_subparsers(dest="stage", metavar="SYSTEM", required=True)
     moc_rvq = _moc_rvq_train_flags()
     for stage, text in (("stage1", "MOC-RVQ stage 1: autoencoder + MOC-RVQ, no channel"),
@@ -52,6 +59,10 @@ def _add_train_parser(sub):
     p = systems.add_parser("deep_jscc", help="perceptual deep JSCC or its MSE twin "
                                              "(analog, channel inside training)")
     add_train_arguments(p)
+    p.set_defaults(func=_cmd_train)
+    p = systems.add_parser("vq_deepsc", help="VQ-DeepSC: multi-scale VQ autoencoder against "
+                                             "a PatchGAN (noiseless, as published)")
+    add_vq_deepsc_arguments(p)
     p.set_defaults(func=_cmd_train)
 
 

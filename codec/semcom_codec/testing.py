@@ -79,7 +79,28 @@ def tiny_shipped_deep_jscc(folder, seed=0):
     return folder
 
 
-TINY_WEIGHTS = {"moc_rvq": tiny_moc_rvq, "deep_jscc": tiny_deep_jscc}
+TINY_VQ_DEEPSC = dict(input_width=4, widths=(4, 6, 8, 8))
+
+
+def tiny_vq_deepsc(path, seed=0, decoder_without=(), quantize=True):
+    """VQ-DeepSC at widths 4-8 with the paper's N = 16/8/4/2, random weights; the
+    codebooks k-means initialised on the features of random images."""
+    from .systems.vq_deepsc.config import VqDeepScConfig
+    from .systems.vq_deepsc.model import VqDeepSc
+    from .systems.vq_deepsc.train import save_weights
+
+    cfg = VqDeepScConfig(name="tiny", decoder_without=tuple(decoder_without),
+                         quantize=quantize, **TINY_VQ_DEEPSC)
+    torch.manual_seed(seed)
+    model = VqDeepSc(cfg)
+    with torch.no_grad():
+        model.train()(torch.rand(2, 3, 64, 64))  # k-means initialisation
+    save_weights(model.eval(), path, {"tiny": True})
+    return path
+
+
+TINY_WEIGHTS = {"moc_rvq": tiny_moc_rvq, "deep_jscc": tiny_deep_jscc,
+                "vq_deepsc": tiny_vq_deepsc}
 
 
 def tiny_weights(system, folder, seed=0):
