@@ -110,6 +110,17 @@ def tiny_weights(system, folder, seed=0):
     return TINY_WEIGHTS[system](os.path.join(folder, f"tiny_{system}.pt"), seed)
 
 
+def random_image_folder(folder, count=3, height=40, width=40, seed=0):
+    """``count`` PNGs of uniform random pixels in ``folder`` (training-run fixtures)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(
+            os.path.join(folder, f"im{i}.png"))
+    return folder
+
+
 def pattern_image(height, width):
     """A deterministic RGB float image [H, W, 3] in 0..1 with smooth gradients, edges and
     a fine texture (no file, no random draw: it is the same wherever it is drawn)."""

@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from semcom_codec import cli
+from semcom_codec import cli, testing
 from semcom_codec.phy import analog
 from semcom_codec.systems.deep_jscc.config import CONFIGS, DeepJsccConfig, get_config
 from semcom_codec.systems.deep_jscc.model import DeepJscc
@@ -79,15 +79,7 @@ def _train(tmp_path, folder, *extra):
 
 @pytest.fixture(scope="module")
 def crops_folder(tmp_path_factory):
-    import numpy as np
-    from PIL import Image
-
-    folder = tmp_path_factory.mktemp("crops")
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
-            folder / f"im{i}.png")
-    return folder
+    return testing.random_image_folder(tmp_path_factory.mktemp("crops"))
 
 
 def test_perceptual_training_runs_its_three_phases_and_resumes_exactly(tmp_path, crops_folder):

@@ -2,23 +2,16 @@
 
 import json
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from semcom_codec import cli
+from semcom_codec import cli, testing
 from semcom_codec.systems.moc_rvq.model import load_codec
 
 
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (72, 80, 3), dtype=np.uint8)).save(
-            folder / f"im{i}.png")
-    return folder
+    return testing.random_image_folder(tmp_path_factory.mktemp("images"), height=72, width=80)
 
 
 def train_argv(stage, folder, out, steps, *extra):

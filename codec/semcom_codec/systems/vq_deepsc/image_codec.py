@@ -126,6 +126,7 @@ class VqDeepScCodec(ImageCodec):
         image = self.decode_maps(maps, layout.sizes)
         return image[0, :, :height, :width].clamp(0.0, 1.0).permute(1, 2, 0).cpu().numpy()
 
+    @torch.no_grad()
     def decode_maps(self, maps, sizes):
         """Image [1, 3, H, W] of index maps {scale: uint8 [h, w]}; a scale not given is
         its codebook's mean vector everywhere."""

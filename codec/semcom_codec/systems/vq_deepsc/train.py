@@ -9,6 +9,7 @@ which the paper does not say but which keeps entries this few in use. The first
 adversary meets a working autoencoder. Checkpoints resume exactly.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -18,7 +19,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ...checkpoints import read_weight_file
+from ...checkpoints import file_sha256, read_weight_file
 from ...layers.padding import pad_to_factor
 from ...layers.patchgan import PatchDiscriminator
 from ...training import data, distributed
@@ -60,6 +61,11 @@ def add_train_arguments(p):
     p.add_argument("--disc-lr", type=float, default=1e-5, help="discriminator learning rate")
     p.add_argument("--warmup", type=int, default=100, help="learning-rate warm-up steps")
     p.add_argument("--clip-grad", type=float, default=1.0, help="gradient norm clipping")
+    p.add_argument("--init", help="a trained VQ-DeepSC weight file: refine its decoder alone "
+                                  "(encoder and codebooks frozen) for --decoder-without")
+    p.add_argument("--decoder-without", type=int, nargs="*", default=[],
+                   help="with --init: scales (1 = finest) the decoder learns to do "
+                        "without, given their codebook means (the CBR-matched links drop 1)")
     add_run_flags(p)
 
 
@@ -88,7 +94,12 @@ def validate(model, images, device):
         x = im.float().div(255.0)[None].to(device)
         h, w = x.shape[-2:]
         padded, _ = pad_to_factor(x, model.cfg.factor)
-        y, indices, *_ = model(padded)
+        if model.cfg.quantize:  # by the inference paths: no codebook statistics move
+            indices = model.encode_indices(padded)
+            y = (refining_pass(model, padded)[0] if model.cfg.decoder_without
+                 else model.decoder(model.code_vectors(indices)))
+        else:
+            y, indices = model(padded)[0], None
         y = y[..., :h, :w].clamp(0, 1)
         mse = F.mse_loss((y * 255).round(), (x * 255).round()).item()
         psnrs.append(10 * math.log10(255 ** 2 / max(mse, 1e-10)))
@@ -101,15 +112,55 @@ def validate(model, images, device):
     return out
 
 
+def initial_model(args):
+    """The model a run starts from: a new one of --config, or --init's with its decoder
+    to refine for --decoder-without."""
+    if not args.init:
+        if args.decoder_without:
+            raise ValueError("--decoder-without refines a trained decoder: give --init")
+        return VqDeepSc(get_config(args.config))
+    from .image_codec import model_from_payload
+
+    base = model_from_payload(read_weight_file(args.init, "cpu"), args.init)
+    if not base.cfg.quantize:
+        raise ValueError(f"{args.init}: the unquantized upper bound has no scales to drop")
+    without = tuple(sorted(set(args.decoder_without)))
+    cfg = dataclasses.replace(base.cfg, decoder_without=without)
+    VqDeepScConfig.from_dict(cfg.to_dict())  # refuses scales the model does not have
+    model = VqDeepSc(cfg)
+    model.load_state_dict(base.state_dict())
+    return model
+
+
+def refining_pass(model, x):
+    """Frozen encoder and codebooks (eval: no EMA, no batch statistics), the decoder
+    given the codebook means of the scales it goes without."""
+    from .image_codec import missing_scale
+
+    with torch.no_grad():
+        model.encoder.eval()
+        codes = []
+        for s, (quantizer, z) in enumerate(zip(model.quantizers, model.encoder(x)), start=1):
+            if s in model.cfg.decoder_without:
+                codes.append(missing_scale(quantizer, z.shape[2], z.shape[3], z.shape[0]))
+            else:
+                codes.append(quantizer.quantize(z)[1])
+    zero = x.new_zeros(())
+    return model.decoder(codes), None, zero, zero, zero
+
+
 def train(args):
-    """Trains one VQ-DeepSC configuration; returns the model (weights in --out)."""
-    cfg = get_config(args.config)
+    """Trains one VQ-DeepSC configuration (or refines a decoder); returns the model
+    (weights in --out)."""
     if not 0 <= args.warmup_share <= 1:
         raise ValueError(f"--warmup-share must lie in 0..1, got {args.warmup_share}")
     gan_start = round(args.steps * args.warmup_share)
     device, main_process, ckpt_path = start_run(args, CHECKPOINT)
-    model = VqDeepSc(cfg).to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    model = initial_model(args).to(device).train()
+    cfg = model.cfg
+    refining = bool(args.init)
+    trained = model.decoder if refining else model
+    optimizer = torch.optim.Adam(trained.parameters(), lr=args.lr, betas=(0.5, 0.999))
     disc = PatchDiscriminator(widths=DISC_WIDTHS).to(device).train()
     disc_optimizer = torch.optim.Adam(disc.parameters(), lr=args.disc_lr, betas=(0.5, 0.999))
     crops = data.RandomCrops(data.load_folder_uint8(args.data), args.crop,
@@ -135,6 +186,9 @@ def train(args):
             print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
 
     net = ddp(model, device)
+    if refining:
+        def net(x):
+            return refining_pass(model, x)
     disc_net = ddp(disc, device)
     log = open(os.path.join(args.out, "log_vq_deepsc.jsonl"), "a")
     progress = Progress(args.steps, step)
@@ -174,7 +228,7 @@ def train(args):
         optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+            torch.nn.utils.clip_grad_norm_(trained.parameters(), args.clip_grad)
             optimizer.step()
         record["loss"] = loss
         if adversarial:
@@ -213,7 +267,10 @@ def train(args):
     distributed.assert_in_sync(model)
     if main_process:
         path = os.path.join(args.out, "vq_deepsc.pt")
-        save_weights(model, path, {"steps": args.steps, "gan_start": gan_start})
+        extra = {"steps": args.steps, "gan_start": gan_start}
+        if refining:
+            extra.update(init=os.path.basename(args.init), init_sha256=file_sha256(args.init))
+        save_weights(model, path, extra)
         print(f"\ndone: {path}", file=sys.stderr)
     distributed.cleanup()
     return model
