@@ -39,8 +39,12 @@ def parse_args(argv):
     parser.add_argument("--image", help="image file (default: a photo shipped with matplotlib)")
     parser.add_argument("--snr", type=float, default=10.0, help="Es/N0 in dB (default 10)")
     parser.add_argument("--codec", default="moc_rvq",
-                        choices=["moc_rvq", "deep_jscc", "deep_jscc_mse"],
-                        help="codec system (default moc_rvq; deep_jscc is the perceptual one)")
+                        choices=["moc_rvq", "deep_jscc", "deep_jscc_mse", "vq_deepsc"],
+                        help="codec system (default moc_rvq; deep_jscc is the perceptual one; "
+                             "vq_deepsc without --cbr is the paper's link: every scale, "
+                             "LDPC 1/3, 16-QAM)")
+    parser.add_argument("--uncoded", action="store_true",
+                        help="VQ-DeepSC: its uncoded link (scales 4-2 on Gray 64-QAM)")
     parser.add_argument("--cbr", help="channel bandwidth ratio, 1/48 or 1/24 (MOC-RVQ: "
                                       "levels 2 or 4; deep JSCC: the shipped model of it)")
     parser.add_argument("--levels", type=int, choices=range(1, 5),
@@ -73,21 +77,26 @@ def load_codec(args):
     cbr = zoo.parse_cbr(args.cbr) if args.cbr else None
     if args.mode and args.codec != "moc_rvq":
         raise ValueError(f"--mode is MOC-RVQ's; {args.codec} has no transmission modes")
+    if args.uncoded and args.codec != "vq_deepsc":
+        raise ValueError("--uncoded is VQ-DeepSC's link option")
     weights = args.weights or zoo.shipped_weights(
         ("moc_rvq_modes" if args.mode else "moc_rvq") if args.codec == "moc_rvq"
-        else args.codec, None if args.codec == "moc_rvq" else (cbr or zoo.parse_cbr("1/24")))
-    options = ({"noise_reduction": not args.no_nrb} if args.codec == "moc_rvq" else {})
+        else args.codec,
+        None if args.codec == "moc_rvq" else
+        cbr or (zoo.parse_cbr("1/24") if args.uncoded or args.codec != "vq_deepsc" else None))
+    options = ({"noise_reduction": not args.no_nrb} if args.codec == "moc_rvq" else
+               {"uncoded": True} if args.uncoded else {})
     codec = zoo.load(weights, device=resolve_device(args.device), **options)
     if codec.kind == "symbols":
         if cbr is not None and codec.cbr(512, 768) != cbr:
             raise ValueError(f"{weights} has CBR {codec.cbr(512, 768)}, not {cbr}")
         return codec, None
     rate = args.levels
-    if cbr is not None:
+    if cbr is not None and not args.uncoded:  # the uncoded link sends fewer symbols
         by_cbr = {codec.cbr(512, 768, rate=r): r for r in codec.rates}
         if cbr not in by_cbr:
-            raise ValueError(f"MOC-RVQ sends CBRs {', '.join(str(c) for c in sorted(by_cbr))}, "
-                             f"not {cbr}")
+            raise ValueError(f"{codec.describe()} sends CBRs "
+                             f"{', '.join(str(c) for c in sorted(by_cbr))}, not {cbr}")
         if rate is not None and rate != by_cbr[cbr]:
             raise ValueError(f"--levels {rate} and --cbr {cbr} (levels {by_cbr[cbr]}) disagree")
         rate = by_cbr[cbr]
@@ -198,7 +207,10 @@ def main(argv=None):
     height, width = original.shape[:2]
     cbr = result["payload_symbols"] / (height * width * 3)
     analog = sink.analog
+    links = getattr(sink.codec, "links", None)  # VQ-DeepSC: its link configurations
     link = ("analog symbols" if analog else
+            f"{'soft' if args.soft else 'hard'} demapping, {links[result['levels']].name}"
+            if links else
             f"{'soft' if args.soft else 'hard'} demapping, NRB {'off' if args.no_nrb else 'on'}, "
             + (f"mode {result['mode']}" + (" (auto)" if args.mode == "auto" else "")
                if args.mode else "Gray 64-QAM"))

@@ -99,6 +99,17 @@ def tiny_vq_deepsc(path, seed=0, decoder_without=(), quantize=True):
     return path
 
 
+def tiny_shipped_vq_deepsc(folder, seed=0):
+    """Tiny stand-ins of the shipped VQ-DeepSC files (the paper's decoder, and the one
+    refined without scale 1 for the CBR-matched links) in ``folder``."""
+    from .zoo import SHIPPED
+
+    for cbr, file_name in SHIPPED["vq_deepsc"].items():
+        tiny_vq_deepsc(os.path.join(folder, file_name), seed,
+                       decoder_without=() if cbr is None else (1,))
+    return folder
+
+
 TINY_WEIGHTS = {"moc_rvq": tiny_moc_rvq, "deep_jscc": tiny_deep_jscc,
                 "vq_deepsc": tiny_vq_deepsc}
 

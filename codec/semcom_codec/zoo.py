@@ -26,6 +26,10 @@ SHIPPED = {
                   Fraction(1, 48): "deep_jscc_cbr1-48.pt"},
     "deep_jscc_mse": {Fraction(1, 24): "deep_jscc_mse_cbr1-24.pt",
                       Fraction(1, 48): "deep_jscc_mse_cbr1-48.pt"},
+    # VQ-DeepSC: the paper's model (every scale, LDPC 1/3, 16-QAM) when no CBR is
+    # named; the CBR-matched links (scale 1 dropped, its decoder refined) at 1/48, 1/24
+    "vq_deepsc": {None: "vq_deepsc_small.pt", Fraction(1, 24): "vq_deepsc_small_cbr.pt",
+                  Fraction(1, 48): "vq_deepsc_small_cbr.pt"},
 }
 
 
@@ -81,16 +85,15 @@ def shipped_weights(name, cbr=None):
     if name not in SHIPPED:
         raise ValueError(f"unknown model {name!r}; shipped: {', '.join(SHIPPED)}")
     files = SHIPPED[name]
+    cbrs = ", ".join(str(c) for c in sorted(c for c in files if c is not None))
+    if cbr is not None and cbrs:
+        cbr = parse_cbr(cbr)
+        if cbr not in files:
+            raise ValueError(f"model {name} is shipped for CBRs {cbrs}, not {cbr}")
+        return _find(files[cbr])
     if None in files:
         return default_codec_weights() if name == "moc_rvq" else _find(files[None])
-    if cbr is None:
-        raise ValueError(f"model {name} comes in CBRs "
-                         f"{', '.join(str(c) for c in sorted(files))}: pick one")
-    cbr = parse_cbr(cbr)
-    if cbr not in files:
-        raise ValueError(f"model {name} is shipped for CBRs "
-                         f"{', '.join(str(c) for c in sorted(files))}, not {cbr}")
-    return _find(files[cbr])
+    raise ValueError(f"model {name} comes in CBRs {cbrs}: pick one")
 
 
 def identity(path):

@@ -24,6 +24,7 @@ KODAK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "dat
 def setup(tmp_path, monkeypatch):
     shipped = tmp_path / "shipped"
     shipped.mkdir()
+    testing.tiny_shipped_vq_deepsc(shipped)
     monkeypatch.setenv("SEMCOM_WEIGHTS_DIR", str(testing.tiny_shipped_deep_jscc(shipped)))
     weights = saved_tiny_codec(tmp_path)
     folder = tmp_path / "images"
@@ -46,8 +47,8 @@ def test_schemes_share_the_channel_and_results_resume(setup):
     assert run(weights, folder, out, "--markdown", str(md)) == 0
     results = json.loads((out / "results.json").read_text())
     rows = {(r["scheme"], r["levels"], r["esn0_db"]): r for r in results["results"]}
-    # 2 SNRs x (7 schemes x 4 levels + 4 at L4 + 2 deep JSCC at L2 and L4)
-    assert len(rows) == 2 * (7 * 4 + 4 + 2 * 2)
+    # 2 SNRs x (7 schemes x 4 levels + 4 at L4 + 2 deep JSCC and 2 VQ-DeepSC at L2, L4)
+    assert len(rows) == 2 * (7 * 4 + 4 + 4 * 2)
     codec = load_codec(weights)
     # at 40 dB MOC-RVQ gets its indices back: the noiseless image, with or without NRB
     # (the NRB output is requantized onto the same code vectors)
@@ -78,6 +79,23 @@ def test_schemes_share_the_channel_and_results_resume(setup):
                 scores.append(psnr(image, decoded))
             assert rows[(scheme, level, 0.0)]["psnr"] == pytest.approx(np.mean(scores),
                                                                         abs=1e-6)
+    # VQ-DeepSC's coded link fills the same symbols; at 40 dB its LDPC decodes the
+    # indices the encoder sent (the noiseless image); the uncoded link sends fewer
+    for level, cbr in ((2, "1/48"), (4, "1/24")):
+        coded = zoo.load("vq_deepsc", cbr=cbr)
+        uncoded = zoo.load("vq_deepsc", cbr=cbr, uncoded=True)
+        assert rows[("vq-deepsc", level, 40.0)]["symbols"] == \
+            rows[("moc-rvq", level, 40.0)]["symbols"]
+        assert rows[("vq-deepsc-uncoded", level, 40.0)]["symbols"] == \
+            uncoded.payload(176, 184).channel_symbols < rows[("moc-rvq", 2, 40.0)]["symbols"]
+        scores = []
+        for i in range(2):
+            image = load_image(str(folder / f"k{i}.png"))
+            sent = coded.encode(image, rate=level)
+            decoded = coded.decode(Received(sent), height=176, width=184, rate=level)
+            scores.append(psnr(image, decoded))
+        assert rows[("vq-deepsc", level, 40.0)]["psnr"] == pytest.approx(np.mean(scores),
+                                                                           abs=1e-9)
     # the classical schemes deliver everything at 40 dB and at most what capacity allows
     for level in (1, 2, 3, 4):
         assert rows[("bpg-capacity", level, 40.0)]["delivered"] == 1.0

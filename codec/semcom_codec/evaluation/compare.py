@@ -62,10 +62,18 @@ MOC_SCHEMES = {
 }
 # name: (label, shipped model) of each deep JSCC scheme, and the MOC-RVQ level whose
 # CBR each shipped CBR matches
+# The VQ-DeepSC schemes run through the same codec interface (a digital payload: their
+# indices go through the Gray QAM of the codec's order and come back as soft posteriors,
+# which its receiver turns into bit LLRs for LDPC decoding): the CBR-matched coded link
+# and the uncoded one (fewer symbols than the budget; the rows say how many).
 JSCC_SCHEMES = {
     "deep-jscc": ("Perceptual deep JSCC", "deep_jscc"),
     "deep-jscc-mse": ("Deep JSCC (MSE)", "deep_jscc_mse"),
+    "vq-deepsc-uncoded": ("VQ-DeepSC, uncoded 64-QAM", "vq_deepsc"),
+    "vq-deepsc": ("VQ-DeepSC, LDPC + 16-QAM", "vq_deepsc"),
 }
+# loader options of a scheme's codec
+SCHEME_OPTIONS = {"vq-deepsc-uncoded": {"uncoded": True}}
 JSCC_LEVEL_CBRS = {2: "1/48", 4: "1/24"}
 # name: (label, link policy) of each classical scheme: the paper's fixed 64-QAM rate 1/2,
 # the best of the sixteen LDPC + QAM schemes that delivers (the envelope deep JSCC papers
@@ -100,6 +108,8 @@ DEFAULT_SCHEMES = {
     "bpg-capacity": (1, 2, 3, 4),
     "deep-jscc": (2, 4),
     "deep-jscc-mse": (2, 4),
+    "vq-deepsc": (2, 4),
+    "vq-deepsc-uncoded": (2, 4),
     "moc-rvq-soft": (4,),
     "moc-rvq-no-nrb": (4,),
     "moc-rvq-no-reorder": (4,),
@@ -110,7 +120,7 @@ METRICS_VERSION = "m5"  # in each point's key: points scored on fewer metrics ar
 
 
 # the seed systems `--systems` picks among; each comes with every classical row
-SYSTEMS = ("moc-rvq", "deep-jscc", "deep-jscc-mse")
+SYSTEMS = ("moc-rvq", "deep-jscc", "deep-jscc-mse", "vq-deepsc")
 
 
 def parse_systems(text):
@@ -246,14 +256,18 @@ class ImageCase:
         per_level = int(np.prod(self.indices.shape[2:]))
         # Symbols of L levels: two indices per symbol, an odd count padded by one.
         self.symbols = {lv: -(-lv * per_level // 2) for lv in range(1, codec.cfg.levels + 1)}
-        # {(scheme, level): unit-power symbols} of the deep JSCC schemes
+        # {(scheme, level): payload} of the learned interface codecs (deep JSCC symbols,
+        # VQ-DeepSC indices)
         self.analog = {}
+        self.payload_symbols = {}  # channel symbols of each of their payloads
         for key, analog in analog_codecs.items():
             began = time.perf_counter()
-            self.analog[key] = analog.encode(self.image)
+            self.analog[key] = analog.encode(self.image, rate=scheme_rate(analog, key[1]))
             self.encode_seconds[key] = time.perf_counter() - began
+            self.payload_symbols[key] = analog.payload(
+                *self.size, rate=scheme_rate(analog, key[1])).channel_symbols
         # one channel draw serves every scheme: as long as the longest transmission
-        self.channel_length = max([*self.symbols.values(), *map(len, self.analog.values())])
+        self.channel_length = max([*self.symbols.values(), *self.payload_symbols.values()])
         key = hashlib.sha256(self.image.tobytes()).hexdigest()[:12]
         self.key = f"{self.name}_{key}"
         self.cache_dir = cache_dir
@@ -338,17 +352,35 @@ def moc_image(scheme, level, case, models, realisation, esn0_db):
 NOISELESS_N0 = 1e-10  # what an analog decoder is told at the noiseless point
 
 
+def scheme_rate(codec, level):
+    """The rate knob a learned codec stands at beside MOC-RVQ's ``level``: VQ-DeepSC's
+    CBR-matched links are numbered by the level whose CBR they fill; a codec of one
+    configuration (deep JSCC, the uncoded VQ-DeepSC link) has its default."""
+    return level if level in codec.rates else codec.default_rate
+
+
 def jscc_image(scheme, level, case, models, realisation, esn0_db):
-    """The HWC image a deep JSCC model decodes from its symbols through the realisation
-    (the decoder told the noise variance)."""
+    """The HWC image a learned interface codec decodes from its payload through the
+    realisation: deep JSCC's analog symbols (the decoder told the noise variance), or
+    VQ-DeepSC's indices on Gray QAM, soft-demapped with the (per-symbol) N0."""
+    codec = models[(scheme, level)]
     sent = case.analog[(scheme, level)]
-    if esn0_db is NOISELESS:  # the symbols themselves, the decoder told a vanishing N0
-        received = Received(sent, NOISELESS_N0)
+    digital = codec.kind != "symbols"
+    if esn0_db is NOISELESS:  # the payload itself, the decoder told a vanishing N0
+        received = Received(sent, None if digital else NOISELESS_N0)
+    elif digital:
+        channel = IndexChannel(codec.order)
+        indices = torch.from_numpy(sent.astype(np.int64))[None]
+        symbols, n0 = realisation.apply(channel.modulate(indices)[0], esn0_db)
+        posteriors = channel.demodulate(symbols[None], n0[None], indices.shape, "soft")[0]
+        noise_var = float(n0[0]) if realisation.gains is None else n0.numpy()
+        received = Received(posteriors.numpy(), noise_var)
     else:
         symbols, n0 = realisation.apply(torch.from_numpy(sent), esn0_db)
         noise_var = float(n0[0]) if realisation.gains is None else n0.numpy()
         received = Received(symbols.numpy(), noise_var)
-    return models[(scheme, level)].decode(received, height=case.size[0], width=case.size[1])
+    return codec.decode(received, height=case.size[0], width=case.size[1],
+                        rate=scheme_rate(codec, level))
 
 
 def decoded_image(scheme, level, case, models, realisation, esn0_db, seed):
@@ -405,7 +437,7 @@ def run_unit(case, esn0_db, schemes, models, realisation, seed):
                 image = jscc_image(scheme, level, case, models, realisation, esn0_db)
                 row["codec_seconds"] = (case.encode_seconds[(scheme, level)]
                                         + time.perf_counter() - began)
-                sent = len(case.analog[(scheme, level)])
+                sent = case.payload_symbols[(scheme, level)]
                 row.update(case.scorer(image))
                 row.update({"symbols": sent, "cbr": sent / (3 * case.size[0] * case.size[1]),
                             "delivered": True})
@@ -548,14 +580,15 @@ def load_jscc_models(schemes, required=True, files=None, device="cpu"):
                 raise ValueError(f"{scheme} runs at the CBR of levels "
                                  f"{', '.join(map(str, JSCC_LEVEL_CBRS))}, not L{level}")
             try:
+                options = SCHEME_OPTIONS.get(scheme, {})
                 if scheme in files:
-                    codec = zoo.load(files[scheme], device=device)
+                    codec = zoo.load(files[scheme], device=device, **options)
                     if codec.system != JSCC_SCHEMES[scheme][1]:
                         raise ValueError(f"{files[scheme]}: a {codec.system} model, "
                                          f"not {JSCC_SCHEMES[scheme][1]}")
                 else:
                     codec = zoo.load(JSCC_SCHEMES[scheme][1], cbr=JSCC_LEVEL_CBRS[level],
-                                     device=device)
+                                     device=device, **options)
                 codecs[(scheme, level)] = codec
             except FileNotFoundError:
                 if required:
