@@ -246,6 +246,23 @@ def _add_modes_parser(sub):
     p.set_defaults(func=_evaluation_command("mode_table"))
 
 
+def _add_vq_deepsc_parser(sub):
+    p = sub.add_parser("vq-deepsc", help="VQ-DeepSC on its own ground: the paper link "
+                                         "(LDPC 1/3, 16-QAM) against JPEG over the same "
+                                         "link, the upper bound, codebook use")
+    p.add_argument("--weights", default="", help="paper-link VQ-DeepSC weights (default: "
+                                                 "the shipped vq_deepsc)")
+    p.add_argument("--upper-bound", default="", help="the unquantized upper bound's weights")
+    p.add_argument("--data", default="../shared/data/kodak", help="image folder")
+    p.add_argument("--images", type=int, default=0, help="first N images (0: all)")
+    p.add_argument("--snr", default="0,5,10,15,20", help="comma-separated Es/N0 dB")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--out", required=True, help="run folder: results.json, JPEG cache")
+    p.add_argument("--markdown", help="also write the report here")
+    p.set_defaults(func=_evaluation_command("vq_deepsc_paper"))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="semcom",
@@ -258,6 +275,7 @@ def build_parser():
     _add_evaluate_parser(sub)
     _add_eval_parser(sub)
     _add_link_curves_parser(sub)
+    _add_vq_deepsc_parser(sub)
     _add_grid_parser(sub)
     _add_modes_parser(sub)
     return parser

@@ -208,3 +208,36 @@ def test_refining_trains_the_decoder_alone_for_the_matched_links(tmp_path, crops
 def test_refining_needs_a_trained_file(tmp_path, crops_folder, capsys):
     assert _train(tmp_path, crops_folder, "--decoder-without", "1") == 1
     assert "give --init" in capsys.readouterr().err
+
+
+@needs_bg1
+def test_paper_comparison_sends_both_over_the_same_link(tmp_path, paper_file, capsys):
+    import json
+
+    from semcom_codec import cli
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    from PIL import Image
+
+    Image.fromarray((testing.pattern_image(176, 184) * 255).astype(np.uint8)).save(
+        folder / "a.png")
+    bound = testing.tiny_vq_deepsc(str(tmp_path / "bound.pt"), quantize=False)
+    out = tmp_path / "run"
+    assert cli.main(["vq-deepsc", "--weights", paper_file, "--upper-bound", bound,
+                     "--data", str(folder), "--snr=-10,30", "--threads", "1",
+                     "--out", str(out), "--markdown", str(tmp_path / "R.md")]) == 0
+    result = json.loads((out / "results.json").read_text())
+    rows = {(r["scheme"], r["esn0_db"]): r for r in result["results"]}
+    codec = zoo.load(paper_file)
+    clean = codec.decode(Received(codec.encode(testing.pattern_image(176, 184).astype(
+        np.float32))), height=176, width=184)
+    assert rows[("vq-deepsc", 30.0)]["converged"] == 1.0
+    assert rows[("vq-deepsc", 30.0)]["psnr"] == pytest.approx(rows[("vq-deepsc", None)]["psnr"])
+    assert rows[("vq-deepsc", None)]["psnr"] > 0 and clean.shape == (176, 184, 3)
+    jpeg = rows[("jpeg-ldpc13-16qam", 30.0)]
+    assert jpeg["delivered"] == 1.0 and 0 < jpeg["bits"] <= rows[("vq-deepsc", 30.0)]["bits"]
+    assert rows[("jpeg-ldpc13-16qam", -10.0)]["delivered"] == 0.0   # below capacity
+    assert ("upper-bound", None) in rows
+    assert [u["entries"] for u in result["codebooks"]] == [16, 8, 4, 2]
+    assert "| JPEG delivered | 0.00 | 1.00 |" in (tmp_path / "R.md").read_text()
