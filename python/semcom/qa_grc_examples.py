@@ -130,6 +130,27 @@ class qa_grc_examples(gr_unittest.TestCase):
             ["--image", image, "--model", weights, "--cbr", "", "--esn0-db", "60"])
         np.testing.assert_allclose(received, expected, atol=2 / 255)
 
+    def test_vq_deepsc_loopback_runs_headless_to_the_end(self):
+        """VQ-DeepSC's coded bits through an order-4 mapper (Gray 16-QAM) and the sink's
+        soft demapping and LDPC decoding: at 30 dB the PNG is its noiseless decode."""
+        from PIL import Image
+        from semcom_codec import testing, zoo
+        from semcom_codec.images import load_image
+        from semcom_codec.interface import Received
+
+        script = self.compile("loopback_vq_deepsc_awgn.grc")
+        weights = testing.tiny_weights("vq_deepsc", self.dir)   # the paper link: rate 1
+        image = os.path.join(self.dir, "small_vq.png")
+        rng = np.random.default_rng(6)
+        Image.fromarray(rng.integers(0, 256, (35, 47, 3), dtype=np.uint8)).save(image)
+        codec = zoo.load(weights)
+        sent = load_image(image)
+        expected = codec.decode(Received(codec.encode(sent)), height=35, width=47)
+        received = self.run_image_flowgraph(
+            script, os.path.join(self.dir, "received_vq"),
+            ["--image", image, "--model", weights, "--cbr", "", "--esn0-db", "30"])
+        np.testing.assert_allclose(received, expected, atol=1 / 255 + 1e-6)
+
     def test_fading_loopback_runs_headless_to_the_end(self):
         script = self.compile("loopback_fading.grc")
         image, weights, expected = self.image_case("small_fading.png", 4, (24, 33), 3)
