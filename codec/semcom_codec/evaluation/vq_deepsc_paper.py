@@ -136,9 +136,9 @@ def markdown(results, use, meta):
               for u in use]
     snrs = sorted({r["esn0_db"] for r in results if r["esn0_db"] is not None})
     for metric in METRICS:
+        header = ["scheme", "noiseless", *(f"{s:g} dB" for s in snrs)]
         lines += ["", f"{metric.upper().replace('_', '-')}:", "",
-                  "| scheme | noiseless | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
-                  "| --- " * (len(snrs) + 2) + "|"]
+                  "| " + " | ".join(header) + " |", "| --- " * len(header) + "|"]
         for scheme, label in SCHEMES.items():
             by_snr = {r["esn0_db"]: r for r in results if r["scheme"] == scheme}
             if not by_snr:
@@ -149,6 +149,8 @@ def markdown(results, use, meta):
                  if r["scheme"] == "jpeg-ldpc13-16qam"}
     converged = {r["esn0_db"]: r["converged"] for r in results if r["scheme"] == "vq-deepsc"
                  and r["esn0_db"] is not None}
+    if not snrs:
+        return "\n".join(lines + [""])
     lines += ["", "Share of JPEG files delivered intact / of VQ-DeepSC codewords that met "
               "every check:", "", "| | " + " | ".join(f"{s:g} dB" for s in snrs) + " |",
               "| --- " * (len(snrs) + 1) + "|",
