@@ -130,17 +130,12 @@ class LdpcCode:
         """``h``: the parity-check matrix, dense uint8 (then encoding solves for the
         parity) or scipy sparse (a code with structure of its own, such as 5G NR's,
         whose subclass encodes)."""
-        if sparse.issparse(h):
-            self.h = h.tocsr()
-            self._parity_of_info = None
-        else:
-            self.h = np.asarray(h, dtype=np.uint8)
+        self.h = h.tocsr() if sparse.issparse(h) else np.asarray(h, dtype=np.uint8)
         self.m, self.n = self.h.shape
         self.k = self.n - self.m
-        if not sparse.issparse(h):
-            # Systematic encoding: parity p solves H_p p = H_s u.
-            self._parity_of_info = gf2_solve(self.h[:, self.k:],
-                                             self.h[:, :self.k]).astype(np.float32)
+        # Systematic encoding of a dense code: parity p solves H_p p = H_s u.
+        self._parity_of_info = None if sparse.issparse(h) else gf2_solve(
+            self.h[:, self.k:], self.h[:, :self.k]).astype(np.float32)
         # Edges as a [m, max row degree] table of variable indices; padding points at a
         # spare variable n whose message is always "certainly 0".
         rows = sparse.csr_matrix(self.h)

@@ -167,8 +167,7 @@ class NrLdpcLink:
         # Per segment: the codeword position of each coded bit it sends.
         self.positions = []
         for r in range(c):
-            real = min(self.segment_info, self.info_bits - r * self.segment_info)
-            buffer = np.concatenate([np.arange(2 * self.z, real),
+            buffer = np.concatenate([np.arange(2 * self.z, self._real_bits(r)),
                                      np.arange(self.code.k, self.code.n)])
             self.positions.append(buffer[np.arange(self.sent[r]) % len(buffer)])
 
@@ -177,6 +176,7 @@ class NrLdpcLink:
         return self.info_bits / self.coded_bits
 
     def _real_bits(self, r):
+        """Information bits codeword r carries (the last one may carry fewer)."""
         return min(self.segment_info, self.info_bits - r * self.segment_info)
 
     def encode(self, bits):
