@@ -27,7 +27,10 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 LOOPBACK = os.path.join(ROOT, "examples", "loopback_awgn.py")
 # codec name of loopback_awgn.py -> scheme of semcom eval
-SCHEMES = {"moc_rvq": "moc-rvq", "deep_jscc": "deep-jscc", "deep_jscc_mse": "deep-jscc-mse"}
+SCHEMES = {"moc_rvq": "moc-rvq", "deep_jscc": "deep-jscc", "deep_jscc_mse": "deep-jscc-mse",
+           "vq_deepsc": "vq-deepsc"}
+# codecs whose eval rows demap soft (VQ-DeepSC's LDPC decodes soft LLRs)
+SOFT = {"vq_deepsc"}
 LEVELS = {"1/24": 4, "1/48": 2}
 
 
@@ -56,6 +59,7 @@ def blocks_psnr(codec, cbr, image, snr, noise):
     """PSNR that loopback_awgn.py prints for one image on the payload noise ``noise``."""
     result = subprocess.run([sys.executable, LOOPBACK, "--codec", codec, "--cbr", cbr,
                              "--snr", str(snr), "--image", image, "--payload-noise", noise,
+                             *(["--soft"] if codec in SOFT else []),
                              "--out", os.path.join(tempfile.gettempdir(), "bench_lb.png")],
                             capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
@@ -84,7 +88,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "kodak"))
     parser.add_argument("--images", type=int, default=3, help="first N images of --data")
-    parser.add_argument("--codecs", default="moc_rvq,deep_jscc,deep_jscc_mse")
+    parser.add_argument("--codecs", default="moc_rvq,deep_jscc,deep_jscc_mse,vq_deepsc")
     parser.add_argument("--cbr", nargs="+", default=["1/24", "1/48"], choices=sorted(LEVELS))
     parser.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0, 20.0])
     parser.add_argument("--markdown", help="also write the table here (docs/BLOCKS_VS_EVAL.md)")

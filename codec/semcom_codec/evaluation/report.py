@@ -8,7 +8,8 @@ METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "lpi
 # Which way is better, for "beats" statements.
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "ms_ssim": True, "lpips": False,
                     "dists": False}
-FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "jpeg-ldpc", "bpg-ldpc",
+FIG3_SCHEMES = ("moc-rvq", "moc-rvq-soft", "deep-jscc", "deep-jscc-mse", "vq-deepsc",
+                "vq-deepsc-uncoded", "jpeg-ldpc", "bpg-ldpc",
                 "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive", "bpg-capacity")
 LINK_SCHEMES = ("jpeg-ldpc", "bpg-ldpc", "jpeg-ldpc-best", "bpg-ldpc-best", "bpg-ldpc-adaptive")
 # the systems the summary places against the classical envelope and capacity
