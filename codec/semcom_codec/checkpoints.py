@@ -82,3 +82,22 @@ def file_sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def model_from_weights(payload, path, config_from_dict, build, device="cpu"):
+    """The eval-mode model of a weight file's dict (``path`` named in errors): its
+    configuration through ``config_from_dict``, its state dict checked for shape on a
+    meta-device skeleton of ``build(cfg)`` before anything is allocated."""
+    if "config" not in payload or "state_dict" not in payload:
+        raise BadWeightFile(f"{path} is not a gr-semcom codec weight file (no config/state_dict)")
+    try:
+        cfg = config_from_dict(payload["config"])
+    except (TypeError, ValueError) as err:
+        raise BadWeightFile(f"{path}: {err}") from None
+    state = payload["state_dict"]
+    check_state_dict(state, path)
+    with torch.device("meta"):
+        check_fits(build(cfg), state, path)
+    model = build(cfg)
+    model.load_state_dict(state)
+    return model.to(device).eval()

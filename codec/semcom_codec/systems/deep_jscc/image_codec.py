@@ -11,8 +11,7 @@ import math
 import numpy as np
 import torch
 
-from ...checkpoints import check_fits, check_state_dict
-from ...errors import BadWeightFile
+from ...checkpoints import model_from_weights
 from ...interface import SYMBOLS, ImageCodec, PayloadSpec, check_image, check_received
 from ...layers.padding import pad_to_factor
 from ...registry import register_system
@@ -85,19 +84,7 @@ class DeepJsccCodec(ImageCodec):
 
 def model_from_payload(payload, path, device="cpu"):
     """A DeepJscc model from the dict of a weight file ``path`` (named in errors)."""
-    if "config" not in payload or "state_dict" not in payload:
-        raise BadWeightFile(f"{path} is not a gr-semcom codec weight file (no config/state_dict)")
-    try:
-        cfg = DeepJsccConfig.from_dict(payload["config"])
-    except (TypeError, ValueError) as err:
-        raise BadWeightFile(f"{path}: {err}") from None
-    state = payload["state_dict"]
-    check_state_dict(state, path)
-    with torch.device("meta"):  # shapes first, on a skeleton that allocates nothing
-        check_fits(DeepJscc(cfg), state, path)
-    model = DeepJscc(cfg)
-    model.load_state_dict(state)
-    return model.to(device).eval()
+    return model_from_weights(payload, path, DeepJsccConfig.from_dict, DeepJscc, device)
 
 
 @register_system(SYSTEM)

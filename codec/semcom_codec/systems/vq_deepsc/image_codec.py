@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from ...checkpoints import check_fits, check_state_dict
+from ...checkpoints import model_from_weights
 from ...errors import BadWeightFile
 from ...interface import INDICES, ImageCodec, PayloadSpec, check_image, check_received
 from ...layers.padding import pad_to_factor
@@ -148,19 +148,7 @@ def missing_scale(quantizer, h, w, batch=1):
 
 def model_from_payload(payload, path, device="cpu"):
     """A VqDeepSc model from the dict of a weight file ``path`` (named in errors)."""
-    if "config" not in payload or "state_dict" not in payload:
-        raise BadWeightFile(f"{path} is not a gr-semcom codec weight file (no config/state_dict)")
-    try:
-        cfg = VqDeepScConfig.from_dict(payload["config"])
-    except (TypeError, ValueError) as err:
-        raise BadWeightFile(f"{path}: {err}") from None
-    state = payload["state_dict"]
-    check_state_dict(state, path)
-    with torch.device("meta"):
-        check_fits(VqDeepSc(cfg), state, path)
-    model = VqDeepSc(cfg)
-    model.load_state_dict(state)
-    return model.to(device).eval()
+    return model_from_weights(payload, path, VqDeepScConfig.from_dict, VqDeepSc, device)
 
 
 @register_system(SYSTEM)
